@@ -1,0 +1,57 @@
+package schema
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// Task is one unit of parse work: the byte range [Start, End) of one blob.
+// The lister publishes it; a parser reads exactly that range. Its JSON form
+// is the body of a message on the task stream.
+type Task struct {
+	// SourceID and SourceLabel name the configured source (p_source_id, p_source_label).
+	SourceID    string `json:"source_id"`
+	SourceLabel string `json:"source_label,omitempty"`
+	// Container and Blob locate the blob inside the source.
+	Container string `json:"container"`
+	Blob      string `json:"blob"`
+	// ETag and Size describe the blob as it was when listed.
+	ETag string `json:"etag,omitempty"`
+	Size int64  `json:"size"`
+	// Start and End bound the bytes of this task. A parser consumes the lines
+	// that end (with a newline) inside the range; a line that starts before
+	// Start is read back to its beginning.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	// Final says the blob will not grow any more: a last line without a
+	// newline is parsed instead of being left to the next task.
+	Final bool `json:"final,omitempty"`
+}
+
+// ID is the task's stable identity: the same blob, etag and range always give
+// the same ID. It is the Nats-Msg-Id of the task message.
+func (t Task) ID() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%d\x00%t", t.Container, t.Blob, t.ETag, t.Start, t.End, t.Final)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Path is the blob's full name, container/blob, as stored in p_source_file.
+func (t Task) Path() string { return t.Container + "/" + t.Blob }
+
+// Headers of a batch message (parser -> writer). The body is an Arrow IPC
+// stream of one record batch.
+const (
+	// HeaderTable names the lake table: a log type's table or its quarantine table.
+	HeaderTable = "Entralake-Table"
+	// HeaderPartition is the hive partition path inside the table, e.g.
+	// "category=SignInLogs/date=2025-04-11/hour=16". Values are escaped.
+	HeaderPartition = "Entralake-Partition"
+	// HeaderBatch is the batch's stable id (task id, chunk, partition).
+	HeaderBatch = "Entralake-Batch"
+	// HeaderTask is the id of the task that produced the batch.
+	HeaderTask = "Entralake-Task"
+	// HeaderRows is the number of rows in the batch.
+	HeaderRows = "Entralake-Rows"
+)

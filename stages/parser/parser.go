@@ -1,0 +1,673 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/entralake/entralake/schema"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxRecordSize = 16 << 20
+	DefaultBatchRows     = 16384
+	DefaultBatchBytes    = 24 << 20
+)
+
+// Config configures a Parser. Zero values take the defaults.
+type Config struct {
+	// LogType is the schema the records are decoded into.
+	LogType *schema.LogType
+	// PartitionField names the top-level field whose value is the
+	// category partition (Azure.Audit: "category"). When a record lacks it,
+	// the category is taken from the container name (insights-logs-<category>).
+	PartitionField string
+	// MaxRecordSize bounds one line or multi-line document in memory; a
+	// longer one is quarantined with its first bytes.
+	MaxRecordSize int
+	// BatchRows and BatchBytes bound one output chunk (input rows and input
+	// bytes): memory stays bounded whatever the size of the blob.
+	BatchRows  int
+	BatchBytes int
+	// Mem allocates Arrow buffers.
+	Mem memory.Allocator
+	// Now gives p_parse_time.
+	Now func() time.Time
+}
+
+// Batch is one chunk of output: rows of one table partition.
+type Batch struct {
+	// Table is the log type's table or its quarantine table.
+	Table string
+	// Partition is the hive path inside the table, with escaped values.
+	Partition string
+	// Key identifies the batch inside its task: the same task always
+	// yields the same keys for the same rows.
+	Key string
+	// Record holds the rows; the receiver of Emit must release it.
+	Record arrow.RecordBatch
+}
+
+// Stats count what one Parse call did.
+type Stats struct {
+	Records     int64 // input records: non-blank lines, documents and wrapper elements
+	Rows        int64 // rows written to the log type's table
+	Quarantined int64 // records quarantined
+	Mismatches  int64 // values kept in the extra column instead of their own
+	Bytes       int64 // input bytes consumed
+	// Consumed is the offset after the last byte consumed: the next task for
+	// the blob starts here. Less than the range's end when the range ended
+	// inside a line of a growing blob.
+	Consumed int64
+}
+
+// Parser decodes Entra export blobs into Arrow record batches. It is not safe
+// for concurrent use; create one per goroutine and reuse it across tasks.
+type Parser struct {
+	cfg    Config
+	table  string
+	qtable string
+
+	rb   *array.RecordBuilder
+	root *node
+	pcol []array.Builder // p_ column builders in order
+	qb   *array.RecordBuilder
+
+	dec *decoder
+
+	// per chunk
+	rowPart  []int32 // partition index of each row, -1 for a dead row
+	parts    []string
+	lastCat  []byte
+	lastHour int64
+	lastPart int32
+	dead     int
+	rows     int
+	inBytes  int
+	chunk    int
+	indSort  [][]byte
+	firstBuf []byte
+	hash     [sha256.Size]byte
+	hexBuf   [32]byte
+
+	// per task
+	task      schema.Task
+	parseTime arrow.Timestamp
+	qdate     string
+	stats     Stats
+	emit      func(Batch) error
+}
+
+// New returns a Parser for cfg.
+func New(cfg Config) (*Parser, error) {
+	if cfg.LogType == nil {
+		return nil, errors.New("parser: no log type")
+	}
+	if cfg.PartitionField == "" {
+		cfg.PartitionField = "category"
+	}
+	if cfg.MaxRecordSize <= 0 {
+		cfg.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cfg.BatchRows <= 0 {
+		cfg.BatchRows = DefaultBatchRows
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.DefaultAllocator
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := &Parser{cfg: cfg, table: cfg.LogType.Table(), qtable: cfg.LogType.QuarantineTable(), dec: newDecoder()}
+	p.rb = array.NewRecordBuilder(cfg.Mem, cfg.LogType.ArrowSchema())
+	p.qb = array.NewRecordBuilder(cfg.Mem, schema.QuarantineSchema())
+	p.root = &node{kind: kObject, required: -1}
+	p.root.setChildren(compileFields(cfg.LogType.Fields))
+	req := 0
+	for i, c := range p.root.children {
+		c.bind(p.rb.Field(i))
+		f := cfg.LogType.Fields[i]
+		if f.Required {
+			if req == 64 {
+				return nil, errors.New("parser: more than 64 required fields")
+			}
+			c.required = req
+			req++
+		}
+		if c.name == cfg.PartitionField && c.kind == kString {
+			c.partition = true
+		}
+	}
+	p.pcol = p.rb.Fields()[len(p.root.children):]
+	if len(p.pcol) != 11 {
+		return nil, fmt.Errorf("parser: schema has %d p_ columns, want 11", len(p.pcol))
+	}
+	return p, nil
+}
+
+// Release frees the builders.
+func (p *Parser) Release() {
+	p.rb.Release()
+	p.qb.Release()
+}
+
+// Parse decodes the bytes of task read from r, which starts at byte offset
+// off of the blob (off may be before task.Start when a line began in the
+// previous range; the caller finds the line start). It calls emit for each
+// chunk of output, in order; emit owns the record. A non-nil error is an
+// I/O error of r or an error of emit: the task should be retried.
+func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Reader, emit func(Batch) error) (Stats, error) {
+	p.task, p.emit, p.chunk = task, emit, 0
+	p.stats = Stats{Consumed: off}
+	p.parseTime = timestampUS(p.cfg.Now().UnixMicro())
+	p.qdate = blobDate(task.Blob, p.cfg.Now())
+	p.resetChunk()
+	f := newFramer(r, off, task.Final, p.cfg.MaxRecordSize)
+	if off == 0 {
+		if b, _ := f.br.Peek(3); bytes.Equal(b, utf8BOM) {
+			_, _ = f.br.Discard(3)
+			f.off = 3
+			p.consume(3)
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return p.stats, err
+		}
+		l, err := f.readLine()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.stats, fmt.Errorf("read %s at byte %d: %w", task.Path(), f.off, err)
+		}
+		if !l.tooLong && isBlank(l.data) {
+			p.consume(l.off + l.size)
+			continue
+		}
+		if l.tooLong {
+			p.consume(l.off + l.size)
+			p.quarantine(l.off, 0, l.data, l.size, fmt.Sprintf("line of %d bytes exceeds the maximum record size of %d bytes (raw holds its first bytes)", l.size, p.cfg.MaxRecordSize))
+			if err := p.maybeFlush(); err != nil {
+				return p.stats, err
+			}
+			continue
+		}
+		fr := frame{off: l.off, data: trimEOL(l.data), size: l.size}
+		err = p.document(fr)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// The value goes on past the line: a document over many lines.
+			p.firstBuf = append(p.firstBuf[:0], l.data...)
+			first := line{off: l.off, data: p.firstBuf, size: l.size}
+			doc, ok, stop := f.joinDocument(first)
+			if stop {
+				break // the rest of the document has not been written yet
+			}
+			if ok {
+				if err = p.document(doc); err == nil {
+					p.consume(doc.off + doc.size)
+					if err := p.maybeFlush(); err != nil {
+						return p.stats, err
+					}
+					continue
+				}
+			}
+			// Not a document either: the first line alone is bad.
+			err = io.ErrUnexpectedEOF
+			fr = frame{off: first.off, data: trimEOL(first.data), size: first.size}
+		}
+		p.consume(fr.off + fr.size)
+		if err != nil {
+			p.quarantine(fr.off, 0, fr.data, int64(len(fr.data)), reasonFor(err))
+		}
+		if err := p.maybeFlush(); err != nil {
+			return p.stats, err
+		}
+	}
+	if err := p.flush(); err != nil {
+		return p.stats, err
+	}
+	return p.stats, nil
+}
+
+func (p *Parser) consume(to int64) {
+	p.stats.Bytes += to - p.stats.Consumed
+	p.stats.Consumed = to
+}
+
+// document decodes one frame: a record, a {"records":[...]} wrapper or an
+// array of records. It returns a syntax error of the frame as a whole
+// (io.ErrUnexpectedEOF when the value does not end in it); errors of single
+// records are quarantined here.
+func (p *Parser) document(fr frame) error {
+	body := bytes.TrimLeft(fr.data, " \t\r\n")
+	if elems, ok := wrapperElements(body); ok {
+		vals, err := p.splitElements(elems)
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			p.one(fr.off, int64(i), v)
+		}
+		return nil
+	}
+	// A plain record: decode straight into the builders. On a truncated
+	// value the appended row is dropped, and the caller tries to read a
+	// document over several lines.
+	err := p.dec.record(p.root, fr.data)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		p.dropRow()
+		return io.ErrUnexpectedEOF
+	}
+	p.finishRecord(fr.off, 0, fr.data, err)
+	return nil
+}
+
+// one decodes a wrapper element.
+func (p *Parser) one(off, index int64, raw []byte) {
+	err := p.dec.record(p.root, raw)
+	p.finishRecord(off, index, raw, err)
+}
+
+// splitElements validates the array text and returns its elements.
+func (p *Parser) splitElements(arr []byte) ([]jsontext.Value, error) {
+	d := p.dec.dec
+	d.Reset(bytes.NewBuffer(arr), p.dec.opts...)
+	if _, err := d.ReadToken(); err != nil {
+		return nil, err
+	}
+	var out []jsontext.Value
+	for d.PeekKind() != ']' {
+		v, err := d.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, append(jsontext.Value(nil), v...))
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// wrapperElements recognises `{"records": [ ... ]}` and `[ ... ]` and
+// returns the array text (with the wrapper's closing brace checked by the
+// decoder when the array is split).
+func wrapperElements(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	if b[0] == '[' {
+		return b, true
+	}
+	if b[0] != '{' {
+		return nil, false
+	}
+	rest := bytes.TrimLeft(b[1:], " \t\r\n")
+	if !bytes.HasPrefix(rest, []byte(`"records"`)) {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest[len(`"records"`):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '[' {
+		return nil, false
+	}
+	// The wrapper must close right after the array.
+	end := bytes.TrimRight(rest, " \t\r\n")
+	if len(end) < 2 || end[len(end)-1] != '}' {
+		return rest, true // let the decoder report what is wrong
+	}
+	return bytes.TrimRight(end[:len(end)-1], " \t\r\n"), true
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+func isEOF(err error) bool { return err == io.EOF }
+
+// reasonFor turns a decoding error into a reason a person can act on.
+func reasonFor(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "truncated JSON: the text ends before the JSON value is complete"
+	}
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		return "invalid JSON at byte " + strconv.FormatInt(se.ByteOffset, 10) + ": " + trimPrefix(se.Err.Error())
+	}
+	return "invalid JSON: " + err.Error()
+}
+
+func trimPrefix(s string) string {
+	const pfx = "jsontext: "
+	if len(s) > len(pfx) && s[:len(pfx)] == pfx {
+		return s[len(pfx):]
+	}
+	return s
+}
+
+// dropRow marks the row the decoder just appended as not to be kept: it
+// gets null p_ columns, so that every builder keeps the same length, and is
+// left out when the chunk is flushed.
+func (p *Parser) dropRow() {
+	for _, b := range p.pcol {
+		b.AppendNull()
+	}
+	p.rowPart = append(p.rowPart, -1)
+	p.dead++
+	p.rows++
+}
+
+// finishRecord completes the row the decoder appended: it validates the
+// required fields, fills the p_ columns, and quarantines a bad record.
+func (p *Parser) finishRecord(off, index int64, raw []byte, err error) {
+	reason := ""
+	if err != nil {
+		reason = reasonFor(err)
+	} else {
+		reason = p.missingRequired()
+	}
+	if reason != "" {
+		p.dropRow()
+		p.quarantine(off, index, raw, int64(len(raw)), reason)
+		return
+	}
+	p.rows++
+	p.inBytes += len(raw)
+	p.appendRowID(off, index)
+	p.fillPColumns(off, index)
+	p.rowPart = append(p.rowPart, p.partitionOf())
+	p.stats.Records++
+	p.stats.Rows++
+	p.stats.Mismatches += int64(p.dec.row.mismatches)
+}
+
+func (p *Parser) missingRequired() string {
+	r := &p.dec.row
+	if k := r.rootKind; k != "" {
+		return "the JSON value is " + k + ", not an object"
+	}
+	for _, c := range p.root.children {
+		if c.required < 0 {
+			continue
+		}
+		if c.kind == kTime && c.eventTime {
+			if !r.hasEvent {
+				if r.timeErr != "" {
+					return "unusable event time " + r.timeErr
+				}
+				return "missing required field " + strconv.Quote(c.name)
+			}
+			continue
+		}
+		if r.required&(1<<c.required) == 0 {
+			return "missing required field " + strconv.Quote(c.name)
+		}
+	}
+	return ""
+}
+
+
+func (p *Parser) appendRowID(off, index int64) {
+	h := sha256.New()
+	h.Write([]byte(p.task.Container))
+	h.Write([]byte{'/'})
+	h.Write([]byte(p.task.Blob))
+	var nb [40]byte
+	b := append(nb[:0], 0)
+	b = strconv.AppendInt(b, off, 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, index, 10)
+	h.Write(b)
+	sum := h.Sum(p.hash[:0])
+	hex.Encode(p.hexBuf[:], sum[:16])
+}
+
+// rowID returns the id computed by appendRowID.
+func (p *Parser) rowID() []byte { return p.hexBuf[:] }
+
+func (p *Parser) fillPColumns(off, index int64) {
+	r := &p.dec.row
+	c := p.pcol
+	c[0].(*array.StringBuilder).Append(p.cfg.LogType.Schema)
+	c[1].(*array.TimestampBuilder).Append(timestampUS(r.eventUS))
+	c[2].(*array.TimestampBuilder).Append(p.parseTime)
+	c[3].(*array.StringBuilder).BinaryBuilder.Append(p.rowID())
+	appendOptString(c[4].(*array.StringBuilder), p.task.SourceID)
+	appendOptString(c[5].(*array.StringBuilder), p.task.SourceLabel)
+	appendSourceFile(c[6].(*array.StructBuilder), p.task.Path(), off, index)
+	for i := 0; i < 3; i++ {
+		p.appendIndicators(c[7+i].(*array.ListBuilder), r.indSpans[i], r.indArena)
+	}
+	x := c[10].(*array.StringBuilder)
+	if len(r.extra) == 0 {
+		x.AppendNull()
+	} else {
+		r.extra = append(r.extra, '}')
+		x.BinaryBuilder.Append(r.extra)
+	}
+}
+
+func appendOptString(b *array.StringBuilder, s string) {
+	if s == "" {
+		b.AppendNull()
+		return
+	}
+	b.Append(s)
+}
+
+func appendSourceFile(sb *array.StructBuilder, blob string, off, index int64) {
+	sb.Append(true)
+	sb.FieldBuilder(0).(*array.StringBuilder).Append(blob)
+	sb.FieldBuilder(1).(*array.Int64Builder).Append(off)
+	sb.FieldBuilder(2).(*array.Int64Builder).Append(index)
+}
+
+// appendIndicators appends the sorted, de-duplicated values.
+func (p *Parser) appendIndicators(lb *array.ListBuilder, spans []span, arena []byte) {
+	lb.Append(true)
+	if len(spans) == 0 {
+		return
+	}
+	vals := p.indSort[:0]
+	for _, s := range spans {
+		vals = append(vals, arena[s.start:s.end])
+	}
+	slices.SortFunc(vals, bytes.Compare)
+	vb := lb.ValueBuilder().(*array.StringBuilder)
+	for i, v := range vals {
+		if i > 0 && bytes.Equal(v, vals[i-1]) {
+			continue
+		}
+		vb.BinaryBuilder.Append(v)
+	}
+	p.indSort = vals[:0]
+}
+
+// partitionOf returns the index of the current row's partition path.
+func (p *Parser) partitionOf() int32 {
+	r := &p.dec.row
+	cat := r.category
+	if len(cat) == 0 {
+		cat = []byte(categoryFromContainer(p.task.Container))
+	}
+	hour := r.eventUS / 3_600_000_000
+	if r.eventUS < 0 && r.eventUS%3_600_000_000 != 0 {
+		hour--
+	}
+	if p.lastPart >= 0 && hour == p.lastHour && bytes.Equal(cat, p.lastCat) {
+		return p.lastPart
+	}
+	t := time.UnixMicro(r.eventUS).UTC()
+	part := "category=" + EscapePartitionValue(string(cat)) + "/date=" + t.Format("2006-01-02") + "/hour=" + t.Format("15")
+	idx := int32(slices.Index(p.parts, part))
+	if idx < 0 {
+		idx = int32(len(p.parts))
+		p.parts = append(p.parts, part)
+	}
+	p.lastCat = append(p.lastCat[:0], cat...)
+	p.lastHour, p.lastPart = hour, idx
+	return idx
+}
+
+// quarantine adds a bad record to the quarantine table.
+func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason string) {
+	p.stats.Records++
+	p.stats.Quarantined++
+	p.inBytes += len(raw)
+	c := p.qb.Fields()
+	c[0].(*array.StringBuilder).Append(p.cfg.LogType.Schema)
+	p.appendRowID(off, index)
+	c[1].(*array.StringBuilder).BinaryBuilder.Append(p.rowID())
+	c[2].(*array.TimestampBuilder).Append(p.parseTime)
+	appendOptString(c[3].(*array.StringBuilder), p.task.SourceID)
+	appendOptString(c[4].(*array.StringBuilder), p.task.SourceLabel)
+	appendSourceFile(c[5].(*array.StructBuilder), p.task.Path(), off, index)
+	c[6].(*array.StringBuilder).Append(reason)
+	c[7].(*array.BinaryBuilder).Append(raw)
+	c[8].(*array.Int64Builder).Append(size)
+}
+
+func (p *Parser) resetChunk() {
+	p.rowPart = p.rowPart[:0]
+	p.parts = p.parts[:0]
+	p.lastPart = -1
+	p.dead, p.rows, p.inBytes = 0, 0, 0
+}
+
+func (p *Parser) maybeFlush() error {
+	if p.rows+int(p.qb.Field(0).Len()) >= p.cfg.BatchRows || p.inBytes >= p.cfg.BatchBytes {
+		return p.flush()
+	}
+	return nil
+}
+
+// flush emits the chunk: one batch per partition, dead rows dropped, and
+// one quarantine batch.
+func (p *Parser) flush() error {
+	defer func() { p.chunk++; p.resetChunk() }()
+	var err error
+	if p.rows > 0 {
+		rec := p.rb.NewRecordBatch()
+		err = p.emitParts(rec)
+		rec.Release()
+	}
+	if p.qb.Field(0).Len() > 0 {
+		q := p.qb.NewRecordBatch()
+		err = errors.Join(err, p.emit(Batch{Table: p.qtable, Partition: "date=" + p.qdate, Key: p.key(p.qtable, "date="+p.qdate), Record: q}))
+	}
+	return err
+}
+
+func (p *Parser) key(table, part string) string {
+	return strconv.Itoa(p.chunk) + "/" + table + "/" + part
+}
+
+func (p *Parser) emitParts(rec arrow.RecordBatch) error {
+	if p.dead == 0 && len(p.parts) == 1 {
+		rec.Retain()
+		return p.emit(Batch{Table: p.table, Partition: p.parts[0], Key: p.key(p.table, p.parts[0]), Record: rec})
+	}
+	for pi, part := range p.parts {
+		idx := array.NewInt32Builder(p.cfg.Mem)
+		for i, rp := range p.rowPart {
+			if rp == int32(pi) {
+				idx.Append(int32(i))
+			}
+		}
+		ia := idx.NewArray()
+		idx.Release()
+		out, err := compute.Take(context.Background(), *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(ia))
+		ia.Release()
+		if err != nil {
+			return fmt.Errorf("split batch by partition: %w", err)
+		}
+		sub := out.(*compute.RecordDatum).Value
+		if err := p.emit(Batch{Table: p.table, Partition: part, Key: p.key(p.table, part), Record: sub}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EscapePartitionValue makes a value safe as one hive partition path
+// segment: every byte outside [A-Za-z0-9_-] becomes %XX, so no value can
+// name a parent directory or a sub-directory. An empty value becomes
+// __HIVE_DEFAULT_PARTITION__.
+func EscapePartitionValue(v string) string {
+	if v == "" {
+		return "__HIVE_DEFAULT_PARTITION__"
+	}
+	const hexd = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', hexd[c>>4], hexd[c&15])
+	}
+	return string(b)
+}
+
+func categoryFromContainer(c string) string {
+	const pfx = "insights-logs-"
+	if len(c) > len(pfx) && c[:len(pfx)] == pfx {
+		return c[len(pfx):]
+	}
+	return c
+}
+
+// blobDate returns the date of the blob's hour from its y=/m=/d= path, or
+// today when the path has none.
+func blobDate(blob string, now time.Time) string {
+	var y, m, d string
+	for _, seg := range splitPath(blob) {
+		switch {
+		case len(seg) > 2 && seg[:2] == "y=":
+			y = seg[2:]
+		case len(seg) > 2 && seg[:2] == "m=" && m == "":
+			m = seg[2:]
+		case len(seg) > 2 && seg[:2] == "d=":
+			d = seg[2:]
+		}
+	}
+	if t, err := time.Parse("2006-1-2", y+"-"+m+"-"+d); err == nil {
+		return t.Format("2006-01-02")
+	}
+	return now.UTC().Format("2006-01-02")
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for p != "" && p != "." && p != "/" {
+		dir, file := path.Split(p)
+		out = append([]string{file}, out...)
+		p = path.Clean(dir)
+		if dir == "" {
+			break
+		}
+	}
+	return out
+}
+
+func timestampUS(us int64) arrow.Timestamp { return arrow.Timestamp(us) }

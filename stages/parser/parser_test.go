@@ -1,0 +1,221 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/entralake/entralake/schema"
+)
+
+const corpusDir = "../../../shared/corpus/entra-export"
+
+func newTestParser(t testing.TB, cfg Config) *Parser {
+	t.Helper()
+	lt, err := schema.Load("Azure.Audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.LogType = lt
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Date(2025, 4, 12, 0, 0, 0, 0, time.UTC) }
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Release)
+	return p
+}
+
+// result collects what one Parse call emitted.
+type result struct {
+	stats   Stats
+	batches []Batch
+	rows    int64
+	qrows   int64
+}
+
+func (r *result) release() {
+	for _, b := range r.batches {
+		b.Record.Release()
+	}
+}
+
+func parseBytes(t testing.TB, p *Parser, task schema.Task, data []byte) *result {
+	t.Helper()
+	res := &result{}
+	if task.Container == "" {
+		task.Container = "insights-logs-signinlogs"
+	}
+	if task.Blob == "" {
+		task.Blob = "tenantId=00000000-0000-0000-0000-000000000001/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	}
+	task.End = int64(len(data))
+	st, err := p.Parse(context.Background(), task, task.Start, bytes.NewReader(data[task.Start:]), func(b Batch) error {
+		res.batches = append(res.batches, b)
+		if b.Table == "azure_audit" {
+			res.rows += b.Record.NumRows()
+		} else {
+			res.qrows += b.Record.NumRows()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	res.stats = st
+	t.Cleanup(res.release)
+	return res
+}
+
+func countRecords(data []byte) int64 {
+	var n int64
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestParseCorpus(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.json"))
+	if len(files) == 0 {
+		t.Skip("no corpus at " + corpusDir)
+	}
+	p := newTestParser(t, Config{})
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := parseBytes(t, p, schema.Task{Final: true}, data)
+			want := countRecords(data)
+			if got := res.stats.Records; got != want {
+				t.Fatalf("records=%d, want %d", got, want)
+			}
+			if res.stats.Quarantined != 0 {
+				for _, b := range res.batches {
+					if b.Table != "azure_audit" {
+						t.Logf("quarantine: %v", b.Record.Column(6))
+					}
+				}
+				t.Fatalf("quarantined=%d, want 0", res.stats.Quarantined)
+			}
+			if got, want := res.rows, res.stats.Rows; got != want {
+				t.Fatalf("emitted rows=%d, stats rows %d", got, want)
+			}
+			if got, want := res.stats.Consumed, int64(len(data)); got != want {
+				t.Fatalf("consumed=%d, want %d", got, want)
+			}
+		})
+	}
+}
+
+const goodRec = `{"time":"2025-04-11T16:01:02.1234567Z","resourceId":"/tenants/x/providers/Microsoft.aadiam","operationName":"Sign-in activity","category":"SignInLogs","callerIpAddress":"10.0.0.1","properties":{"ipAddress":"10.0.0.1","userPrincipalName":"a@b.c"}}`
+
+func TestFraming(t *testing.T) {
+	rec := goodRec
+	pretty := "{\n  \"time\": \"2025-04-11T16:01:02Z\",\n  \"resourceId\": \"/r\",\n  \"operationName\": \"op\"\n}\n"
+	tests := []struct {
+		name        string
+		in          string
+		final       bool
+		rows, quar  int64
+		consumedLen int // -1: whole input
+	}{
+		{"lf", rec + "\n" + rec + "\n", true, 2, 0, -1},
+		{"crlf", rec + "\r\n" + rec + "\r\n", true, 2, 0, -1},
+		{"no final newline, final", rec + "\n" + rec, true, 2, 0, -1},
+		{"no final newline, growing", rec + "\n" + rec, false, 1, 0, len(rec) + 1},
+		{"blank lines", "\n\r\n" + rec + "\n   \n" + rec + "\n\n", true, 2, 0, -1},
+		{"bom", "\xEF\xBB\xBF" + rec + "\n", true, 1, 0, -1},
+		{"records wrapper one line", `{"records":[` + rec + "," + rec + `]}` + "\n", true, 2, 0, -1},
+		{"records wrapper pretty", "{\n \"records\": [\n  " + rec + ",\n  " + rec + "\n ]\n}\n", true, 2, 0, -1},
+		{"array of records pretty", "[\n" + rec + ",\n" + rec + "\n]\n", true, 2, 0, -1},
+		{"single pretty record", pretty, true, 1, 0, -1},
+		{"pretty record then lines", pretty + rec + "\n", true, 2, 0, -1},
+		{"not json", "hello\n" + rec + "\n", true, 1, 1, -1},
+		{"truncated line then good lines", rec[:60] + "\n" + rec + "\n" + rec + "\n", true, 2, 1, -1},
+		{"truncated mid-value then good", rec[:len(rec)-1] + "\n" + rec + "\n", true, 1, 1, -1},
+		{"missing time", `{"resourceId":"/r","operationName":"op"}` + "\n" + rec + "\n", true, 1, 1, -1},
+		{"missing operationName", `{"time":"2025-04-11T16:01:02Z","resourceId":"/r"}` + "\n", true, 0, 1, -1},
+		{"bad time", `{"time":"yesterday","resourceId":"/r","operationName":"op"}` + "\n", true, 0, 1, -1},
+		{"not an object", `[1,2]` + "\n" + `"str"` + "\n" + `42` + "\n", true, 0, 4, -1}, // an array is read as records: two bad ones
+		{"wrapper with one bad element", `{"records":[` + rec + `,{"time":"x"},` + rec + `]}` + "\n", true, 2, 1, -1},
+		{"duplicate keys", `{"time":"2025-04-11T16:01:02Z","time":"2025-04-11T16:01:03Z","resourceId":"/r","operationName":"op"}` + "\n", true, 0, 1, -1},
+		{"nul bytes", "\x00\x00\x00\n" + rec + "\n", true, 1, 1, -1},
+		{"trailing garbage", rec + "xyz\n", true, 0, 1, -1},
+		{"empty", "", true, 0, 0, -1},
+	}
+	p := newTestParser(t, Config{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := parseBytes(t, p, schema.Task{Final: tt.final}, []byte(tt.in))
+			if res.rows != tt.rows || res.qrows != tt.quar {
+				var reasons []string
+				for _, b := range res.batches {
+					if b.Table != "azure_audit" {
+						col := b.Record.Column(6).(*array.String)
+						for i := 0; i < col.Len(); i++ {
+							reasons = append(reasons, col.Value(i))
+						}
+					}
+				}
+				t.Fatalf("rows=%d quarantined=%d, want %d and %d; reasons %q", res.rows, res.qrows, tt.rows, tt.quar, reasons)
+			}
+			if got, want := res.stats.Rows+res.stats.Quarantined, res.stats.Records; got != want {
+				t.Fatalf("rows+quarantined=%d, records %d", got, want)
+			}
+			want := int64(len(tt.in))
+			if tt.consumedLen >= 0 {
+				want = int64(tt.consumedLen)
+			}
+			if got := res.stats.Consumed; got != want {
+				t.Fatalf("consumed=%d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestConversions(t *testing.T) {
+	in := `{"time":"4/4/2025 9:05:01 PM","resourceId":"/r","operationName":"op","level":"4","durationMs":"12","Level":"x","callerIpAddress":"<null>","unknownKey":{"a":1},` +
+		`"properties":{"isInteractive":"true","processingTimeInMilliseconds":7.0,"__UDI_RequiredFields_EventTime":638799492563154034,"deviceDetail":{ "os": "Windows" },` +
+		`"targetResources":[{"id":"t1","modifiedProperties":[{"displayName":"d","oldValue":1,"newValue":null}]},{"id":"t2"}]}}` + "\n"
+	p := newTestParser(t, Config{})
+	res := parseBytes(t, p, schema.Task{Final: true}, []byte(in))
+	if res.rows != 1 {
+		t.Fatalf("rows=%d, want 1 (stats %+v)", res.rows, res.stats)
+	}
+	rec := res.batches[0].Record
+	js, err := rec.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(js)
+	for _, want := range []string{
+		`"time":"2025-04-04T21:05:01Z"`,
+		`"durationMs":12`,
+		`"Level":4`,
+		`"isInteractive":true`,
+		`"processingTimeInMilliseconds":7`,
+		`"__UDI_RequiredFields_EventTime":"2025-04-11T06:20:56.315403Z"`,
+		`"deviceDetail":"{\"os\":\"Windows\"}"`,
+		`"oldValue":"1"`,
+		`"p_any_ip_addresses":[]`,
+		`unknownKey`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %s\n%s", want, s)
+		}
+	}
+	_ = arrow.PrimitiveTypes.Int64
+}
