@@ -25,13 +25,13 @@ type line struct {
 // framer splits a byte stream into lines, keeps track of what was consumed
 // and can push lines back after a failed attempt to join them.
 type framer struct {
-	br       *bufio.Reader
-	off      int64 // offset of the next byte to read from br
-	final    bool  // the stream ends the blob: a last line without newline counts
-	max      int   // largest text kept in memory
-	pend     []line
-	acc      []byte
-	eof      bool  // a line without terminator was left unconsumed
+	br    *bufio.Reader
+	off   int64 // offset of the next byte to read from br
+	final bool  // the stream ends the blob: a last line without newline counts
+	max   int   // largest text kept in memory
+	pend  []line
+	acc   []byte
+	eof   bool // a line without terminator was left unconsumed
 }
 
 func newFramer(r io.Reader, off int64, final bool, max int) *framer {

@@ -425,7 +425,6 @@ func (p *Parser) missingRequired() string {
 	return ""
 }
 
-
 func (p *Parser) appendRowID(off, index int64) {
 	h := sha256.New()
 	h.Write([]byte(p.task.Container))
