@@ -1,0 +1,22 @@
+// Package workers is the JetStream machinery every stage shares: the
+// embedded server for the zero-set-up default, the idempotent set-up of
+// streams, consumers and key-value buckets, and Pool, which pulls messages
+// with bounded concurrency and acks, naks or terminates each one according to
+// what its Handler returned.
+//
+// # Topology
+//
+//	lister --(task, Nats-Msg-Id)--> ENTRALAKE_TASKS   (work queue) --> "parsers" consumer
+//	parser --(Arrow IPC batch)----> ENTRALAKE_BATCHES (work queue) --> "writers" consumer
+//	failed tasks after MaxDeliver -> ENTRALAKE_DLQ (limits, kept for `entralake dlq`)
+//	key-value: entralake_offsets (how far each blob was published), entralake_files
+//	(which lake file holds each batch: redelivered batches are not written twice).
+//
+// # Errors
+//
+// Pool classifies a Handler's error by behaviour, never by type, so that it
+// imports no stage: an error with Permanent() true is terminated and sent to
+// the dead-letter stream at once; an error with Deferred() true means the
+// handler kept the message and will ack it itself; any other error is
+// retried with a growing delay until MaxDeliver, then dead-lettered.
+package workers

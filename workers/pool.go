@@ -1,0 +1,231 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+)
+
+// Handler does the work of one message. A nil error acks it.
+type Handler interface {
+	Handle(ctx context.Context, msg jetstream.Msg) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, msg jetstream.Msg) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, msg jetstream.Msg) error { return f(ctx, msg) }
+
+// ErrInvalidOption reports a bad option value.
+var ErrInvalidOption = errors.New("invalid option")
+
+// Option configures a Pool.
+type Option func(*Pool) error
+
+// WithConcurrency bounds the messages handled at once (default 1).
+func WithConcurrency(n int) Option {
+	return func(p *Pool) error {
+		if n < 1 {
+			return fmt.Errorf("%w: concurrency %d", ErrInvalidOption, n)
+		}
+		p.concurrency = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Pool) error { p.log = l; return nil }
+}
+
+// WithMaxDeliver sets how often a message is tried before it goes to the
+// dead-letter stream (default 5).
+func WithMaxDeliver(n int) Option {
+	return func(p *Pool) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max deliver %d", ErrInvalidOption, n)
+		}
+		p.maxDeliver = n
+		return nil
+	}
+}
+
+// WithInProgressEvery sets how often a running handler's message gets an
+// in-progress ack, which keeps it from being redelivered (default 15s;
+// keep it well under the consumer's AckWait).
+func WithInProgressEvery(d time.Duration) Option {
+	return func(p *Pool) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: in-progress interval %s", ErrInvalidOption, d)
+		}
+		p.inProgress = d
+		return nil
+	}
+}
+
+// WithDrainTimeout bounds how long Run waits for running handlers after its
+// context ends (default 30s).
+func WithDrainTimeout(d time.Duration) Option {
+	return func(p *Pool) error { p.drain = d; return nil }
+}
+
+// Pool pulls messages from a consumer and hands each to a Handler, with
+// bounded concurrency.
+type Pool struct {
+	js          jetstream.JetStream
+	cons        jetstream.Consumer
+	h           Handler
+	log         *slog.Logger
+	concurrency int
+	maxDeliver  int
+	inProgress  time.Duration
+	drain       time.Duration
+}
+
+// NewPool returns a Pool; js is used to publish dead letters.
+func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ...Option) (*Pool, error) {
+	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Run pulls and handles messages until ctx ends, then stops pulling, lets
+// running handlers finish (within the drain timeout) and returns.
+func (p *Pool) Run(ctx context.Context) error {
+	it, err := p.cons.Messages(jetstream.PullMaxMessages(p.concurrency))
+	if err != nil {
+		return fmt.Errorf("pull messages: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	// Handlers outlive ctx by the drain timeout, so work in flight at
+	// shutdown is finished and acked rather than redelivered.
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.drain, cancel)
+		context.AfterFunc(hctx, func() { t.Stop() })
+	})
+	var g errgroup.Group
+	g.SetLimit(p.concurrency)
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				err = nil
+			}
+			return errors.Join(err, g.Wait())
+		}
+		g.Go(func() error {
+			p.handle(hctx, msg)
+			return nil
+		})
+	}
+}
+
+func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(p.inProgress)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	err := p.h.Handle(ctx, msg)
+	close(done)
+	p.settle(ctx, msg, err)
+}
+
+// settle acks, naks or terminates msg after its handler returned err.
+func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) {
+	var deferred interface{ Deferred() bool }
+	var permanent interface{ Permanent() bool }
+	switch {
+	case err == nil:
+		if aerr := msg.DoubleAck(ctx); aerr != nil {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "ack failed; the message will be redelivered", slog.String("subject", msg.Subject()), slog.Any("err", aerr))
+		}
+		return
+	case errors.As(err, &deferred) && deferred.Deferred():
+		return
+	}
+	md, _ := msg.Metadata()
+	var delivered uint64 = 1
+	if md != nil {
+		delivered = md.NumDelivered
+	}
+	if (errors.As(err, &permanent) && permanent.Permanent()) || delivered >= uint64(p.maxDeliver) {
+		p.deadLetter(ctx, msg, err, delivered)
+		return
+	}
+	delay := backoff(delivered)
+	p.log.LogAttrs(ctx, slog.LevelWarn, "message failed; retrying", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Duration("delay", delay), slog.Any("err", err))
+	_ = msg.NakWithDelay(delay)
+}
+
+// Headers of a dead letter, besides the original message's headers.
+const (
+	HeaderDLQError     = "Entralake-Error"
+	HeaderDLQStream    = "Entralake-Stream"
+	HeaderDLQSubject   = "Entralake-Subject"
+	HeaderDLQDelivered = "Entralake-Delivered"
+)
+
+func (p *Pool) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, delivered uint64) {
+	md, _ := msg.Metadata()
+	stream := "unknown"
+	if md != nil {
+		stream = md.Stream
+	}
+	dl := nats.NewMsg(SubjectDLQ + "." + stream)
+	for k, v := range msg.Headers() {
+		if k == "Nats-Msg-Id" {
+			continue
+		}
+		dl.Header[k] = v
+	}
+	dl.Header.Set(HeaderDLQError, cause.Error())
+	dl.Header.Set(HeaderDLQStream, stream)
+	dl.Header.Set(HeaderDLQSubject, msg.Subject())
+	dl.Header.Set(HeaderDLQDelivered, strconv.FormatUint(delivered, 10))
+	dl.Data = msg.Data()
+	if _, err := p.js.PublishMsg(ctx, dl); err != nil {
+		// Keep the message: losing it is worse than retrying it.
+		p.log.LogAttrs(ctx, slog.LevelError, "dead-letter publish failed; retrying the message", slog.String("subject", msg.Subject()), slog.Any("err", err), slog.Any("cause", cause))
+		_ = msg.NakWithDelay(backoff(delivered))
+		return
+	}
+	p.log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Any("err", cause))
+	_ = msg.TermWithReason(truncate(cause.Error(), 200))
+}
+
+// backoff grows from 1s to at most 2 minutes.
+func backoff(delivered uint64) time.Duration {
+	d := time.Second << min(delivered, 7)
+	return min(d, 2*time.Minute)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

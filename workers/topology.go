@@ -1,0 +1,149 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the streams, subjects, consumers and buckets.
+const (
+	StreamTasks      = "ENTRALAKE_TASKS"
+	SubjectTasks     = "entralake.tasks"
+	StreamBatches    = "ENTRALAKE_BATCHES"
+	SubjectBatches   = "entralake.batches" // + "." + table
+	StreamDLQ        = "ENTRALAKE_DLQ"
+	SubjectDLQ       = "entralake.dlq" // + "." + stream
+	ConsumerParsers  = "parsers"
+	ConsumerWriters  = "writers"
+	BucketOffsets    = "entralake_offsets"
+	BucketFiles      = "entralake_files"
+	defaultFilesTTL  = 7 * 24 * time.Hour
+	defaultDupWindow = 10 * time.Minute
+)
+
+// Topology holds the settings of the streams and consumers.
+type Topology struct {
+	// AckWait is how long a message may stay unacknowledged (handlers send
+	// in-progress acks while they work) before it is redelivered.
+	ParserAckWait time.Duration
+	WriterAckWait time.Duration
+	// MaxDeliver is how often a message is tried before it is dead-lettered.
+	MaxDeliver int
+	// MaxAckPending bounds unacknowledged messages per consumer.
+	ParserMaxAckPending int
+	WriterMaxAckPending int
+	// DuplicateWindow is how long JetStream remembers Nats-Msg-Ids.
+	DuplicateWindow time.Duration
+	// FilesTTL is how long the batch-to-file ledger keeps an entry.
+	FilesTTL time.Duration
+	// Replicas of every stream and bucket (1 for a single server).
+	Replicas int
+}
+
+// DefaultTopology returns the defaults.
+func DefaultTopology() Topology {
+	return Topology{
+		ParserAckWait:       2 * time.Minute,
+		WriterAckWait:       5 * time.Minute,
+		MaxDeliver:          5,
+		ParserMaxAckPending: 64,
+		WriterMaxAckPending: 4096,
+		DuplicateWindow:     defaultDupWindow,
+		FilesTTL:            defaultFilesTTL,
+		Replicas:            1,
+	}
+}
+
+// Setup creates or updates every stream, consumer and bucket; it is safe to
+// call from every process at start-up.
+func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	if t.Replicas < 1 {
+		t.Replicas = 1
+	}
+	streams := []jetstream.StreamConfig{
+		{Name: StreamTasks, Subjects: []string{SubjectTasks}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: t.DuplicateWindow, Replicas: t.Replicas},
+		{Name: StreamBatches, Subjects: []string{SubjectBatches + ".>"}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: t.DuplicateWindow, Replicas: t.Replicas},
+		{Name: StreamDLQ, Subjects: []string{SubjectDLQ + ".>"}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage, Replicas: t.Replicas},
+	}
+	for _, sc := range streams {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("set up stream %s: %w", sc.Name, err)
+		}
+	}
+	consumers := []struct {
+		stream string
+		cfg    jetstream.ConsumerConfig
+	}{
+		{StreamTasks, jetstream.ConsumerConfig{Durable: ConsumerParsers, AckPolicy: jetstream.AckExplicitPolicy, AckWait: t.ParserAckWait, MaxDeliver: -1, MaxAckPending: t.ParserMaxAckPending}},
+		{StreamBatches, jetstream.ConsumerConfig{Durable: ConsumerWriters, AckPolicy: jetstream.AckExplicitPolicy, AckWait: t.WriterAckWait, MaxDeliver: -1, MaxAckPending: t.WriterMaxAckPending}},
+	}
+	for _, c := range consumers {
+		if _, err := js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg); err != nil {
+			return fmt.Errorf("set up consumer %s on %s: %w", c.cfg.Durable, c.stream, err)
+		}
+	}
+	buckets := []jetstream.KeyValueConfig{
+		{Bucket: BucketOffsets, Description: "how far each source blob was published", History: 1, Storage: jetstream.FileStorage, Replicas: t.Replicas},
+		{Bucket: BucketFiles, Description: "which lake file holds each batch", History: 1, TTL: t.FilesTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas},
+	}
+	for _, kc := range buckets {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("set up bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// Backlog reports the work not yet finished: messages still in the task and
+// batch streams (work queues drop a message when it is acked).
+func Backlog(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64, err error) {
+	for _, s := range []struct {
+		name string
+		n    *uint64
+	}{{StreamTasks, &tasks}, {StreamBatches, &batches}} {
+		st, err := js.Stream(ctx, s.name)
+		if err != nil {
+			return 0, 0, fmt.Errorf("stream %s: %w", s.name, err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("stream %s info: %w", s.name, err)
+		}
+		*s.n = info.State.Msgs
+	}
+	return tasks, batches, nil
+}
+
+// WaitIdle polls Backlog until both streams are empty for two polls in a
+// row, calling progress after each poll.
+func WaitIdle(ctx context.Context, js jetstream.JetStream, every time.Duration, progress func(tasks, batches uint64)) error {
+	empty := 0
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		tasks, batches, err := Backlog(ctx, js)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if progress != nil {
+			progress(tasks, batches)
+		}
+		if err == nil && tasks == 0 && batches == 0 {
+			empty++
+			if empty >= 2 {
+				return nil
+			}
+		} else {
+			empty = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
