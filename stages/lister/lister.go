@@ -1,0 +1,267 @@
+package lister
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/entralake/entralake/schema"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Blob is one blob as listed.
+type Blob struct {
+	Container string
+	Name      string
+	Size      int64
+	ETag      string
+	ModTime   time.Time
+}
+
+// Source lists a storage account, or a folder laid out like one.
+type Source interface {
+	// Containers returns the containers to read.
+	Containers(ctx context.Context) ([]string, error)
+	// ListDir lists one level under prefix ("" or ending in "/"): the
+	// sub-folder prefixes (ending in "/") and the blobs.
+	ListDir(ctx context.Context, container, prefix string) (dirs []string, blobs []Blob, err error)
+}
+
+// Offsets stores how far each blob was published.
+type Offsets interface {
+	Get(ctx context.Context, container, blob string) (schema.BlobState, bool, error)
+	Put(ctx context.Context, b schema.BlobState) error
+}
+
+// Publisher publishes a message and waits for the stream's ack;
+// jetstream.JetStream implements it.
+type Publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+// Config configures a Lister.
+type Config struct {
+	SourceID, SourceLabel string
+	// Subject of the task stream.
+	Subject string
+	// From and To bound the hours listed (inclusive); zero means open.
+	From, To time.Time
+	// Once marks every task final: the blobs are read to their very end,
+	// as they will not grow any more.
+	Once bool
+	// Recent is how far back blobs may still grow (default 48h); older
+	// blobs get final tasks.
+	Recent time.Duration
+	// Now returns the current time.
+	Now func() time.Time
+}
+
+// Stats count a lister's work.
+type Stats struct {
+	Listed, Blobs, Tasks, Bytes, ListCalls atomic.Int64
+}
+
+// Lister publishes tasks for new bytes of export blobs.
+type Lister struct {
+	cfg     Config
+	src     Source
+	offsets Offsets
+	pub     Publisher
+	log     *slog.Logger
+	// Stats count what was listed and published.
+	Stats Stats
+}
+
+// New returns a Lister.
+func New(cfg Config, src Source, offsets Offsets, pub Publisher, log *slog.Logger) *Lister {
+	if cfg.Recent <= 0 {
+		cfg.Recent = 48 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Lister{cfg: cfg, src: src, offsets: offsets, pub: pub, log: log}
+}
+
+// Pass lists the hours in [from, to] (zero: open) once and publishes tasks.
+func (l *Lister) Pass(ctx context.Context, from, to time.Time) error {
+	containers, err := l.src.Containers(ctx)
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range containers {
+		if err := l.walk(ctx, c, "", from, to, pathTime{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run lists the configured range, then, until ctx ends, lists the recent
+// hours again every interval.
+func (l *Lister) Run(ctx context.Context, every time.Duration) error {
+	if err := l.Pass(ctx, l.cfg.From, l.cfg.To); err != nil {
+		return err
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		from := l.cfg.Now().Add(-l.cfg.Recent).Truncate(time.Hour)
+		if !l.cfg.From.IsZero() && l.cfg.From.After(from) {
+			from = l.cfg.From
+		}
+		if !l.cfg.To.IsZero() && l.cfg.To.Before(from) {
+			continue // the range is all in the past: nothing grows there
+		}
+		if err := l.Pass(ctx, from, l.cfg.To); err != nil {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "listing failed; trying again next interval", slog.Any("err", err))
+		}
+	}
+}
+
+// pathTime is what the y=/m=/d=/h= folders above a prefix say.
+type pathTime struct{ y, m, d, h int }
+
+func (l *Lister) walk(ctx context.Context, container, prefix string, from, to time.Time, pt pathTime) error {
+	l.Stats.ListCalls.Add(1)
+	dirs, blobs, err := l.src.ListDir(ctx, container, prefix)
+	if err != nil {
+		return fmt.Errorf("list %s/%s: %w", container, prefix, err)
+	}
+	for _, b := range blobs {
+		l.Stats.Listed.Add(1)
+		if !strings.HasSuffix(b.Name, ".json") {
+			continue
+		}
+		if hour, ok := schema.BlobHour(b.Name); ok && !inRange(hour, hour.Add(time.Hour-1), from, to) {
+			continue
+		}
+		if err := l.blob(ctx, b); err != nil {
+			return err
+		}
+	}
+	for _, d := range dirs {
+		seg := path.Base(strings.TrimSuffix(d, "/"))
+		npt, ok := narrow(pt, seg)
+		if ok {
+			lo, hi, bounded := npt.span()
+			if bounded && !inRange(lo, hi, from, to) {
+				continue
+			}
+		}
+		if err := l.walk(ctx, container, d, from, to, npt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// narrow adds a y=/m=/d=/h= folder to pt.
+func narrow(pt pathTime, seg string) (pathTime, bool) {
+	k, v, ok := strings.Cut(seg, "=")
+	if !ok {
+		return pt, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return pt, false
+	}
+	switch {
+	case k == "y":
+		pt = pathTime{y: n}
+	case k == "m" && pt.y > 0 && pt.m == 0:
+		pt.m = n
+	case k == "d" && pt.m > 0:
+		pt.d = n
+	case k == "h" && pt.d > 0:
+		pt.h = n + 1 // 1-based so that 0 means unknown
+	default:
+		return pt, false
+	}
+	return pt, true
+}
+
+// span returns the hours pt covers.
+func (pt pathTime) span() (lo, hi time.Time, ok bool) {
+	switch {
+	case pt.y == 0:
+		return lo, hi, false
+	case pt.m == 0:
+		lo = time.Date(pt.y, 1, 1, 0, 0, 0, 0, time.UTC)
+		return lo, lo.AddDate(1, 0, 0).Add(-1), true
+	case pt.d == 0:
+		lo = time.Date(pt.y, time.Month(pt.m), 1, 0, 0, 0, 0, time.UTC)
+		return lo, lo.AddDate(0, 1, 0).Add(-1), true
+	case pt.h == 0:
+		lo = time.Date(pt.y, time.Month(pt.m), pt.d, 0, 0, 0, 0, time.UTC)
+		return lo, lo.AddDate(0, 0, 1).Add(-1), true
+	default:
+		lo = time.Date(pt.y, time.Month(pt.m), pt.d, pt.h-1, 0, 0, 0, time.UTC)
+		return lo, lo.Add(time.Hour - 1), true
+	}
+}
+
+// inRange reports whether [lo, hi] overlaps [from, to] (zero: open).
+func inRange(lo, hi, from, to time.Time) bool {
+	if !from.IsZero() && hi.Before(from) {
+		return false
+	}
+	if !to.IsZero() && lo.After(to.Truncate(time.Hour).Add(time.Hour-1)) {
+		return false
+	}
+	return true
+}
+
+// blob publishes a task for the bytes of b not yet published.
+func (l *Lister) blob(ctx context.Context, b Blob) error {
+	st, _, err := l.offsets.Get(ctx, b.Container, b.Name)
+	if err != nil {
+		return fmt.Errorf("offset of %s/%s: %w", b.Container, b.Name, err)
+	}
+	final := l.cfg.Once
+	if hour, ok := schema.BlobHour(b.Name); ok && hour.Add(time.Hour).Before(l.cfg.Now().Add(-l.cfg.Recent)) {
+		final = true
+	}
+	if b.Size < st.Published {
+		l.log.LogAttrs(ctx, slog.LevelWarn, "blob shrank: it was replaced; reading it again from the start",
+			slog.String("blob", b.Container+"/"+b.Name), slog.Int64("size", b.Size), slog.Int64("published", st.Published))
+		st.Published, st.Final = 0, false
+	}
+	if b.Size == st.Published && (st.Final || !final) {
+		return nil
+	}
+	l.Stats.Blobs.Add(1)
+	t := schema.Task{SourceID: l.cfg.SourceID, SourceLabel: l.cfg.SourceLabel, Container: b.Container, Blob: b.Name,
+		ETag: b.ETag, Size: b.Size, Start: st.Published, End: b.Size, Final: final}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	m := nats.NewMsg(l.cfg.Subject)
+	m.Data = data
+	if _, err := l.pub.PublishMsg(ctx, m, jetstream.WithMsgID(t.ID())); err != nil {
+		return fmt.Errorf("publish task for %s: %w", t.Path(), err)
+	}
+	l.Stats.Tasks.Add(1)
+	l.Stats.Bytes.Add(t.End - t.Start)
+	st.ETag, st.Published, st.Final = b.ETag, b.Size, final
+	if err := l.offsets.Put(ctx, st); err != nil {
+		return fmt.Errorf("store offset of %s: %w", t.Path(), err)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/entralake/entralake/schema"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// BlobReader streams a byte range of a blob.
+type BlobReader interface {
+	// ReadRange returns the bytes [off, off+n) of the blob; n < 0 reads to
+	// the end.
+	ReadRange(ctx context.Context, container, blob string, off, n int64) (io.ReadCloser, error)
+}
+
+// Publisher publishes a message to JetStream and waits for its ack;
+// jetstream.JetStream implements it.
+type Publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
+	Parser Config
+	// Subject returns the subject of a table's batches.
+	Subject func(table string) string
+	// MaxPayload is the largest message the server takes; bigger batches
+	// are split.
+	MaxPayload int
+}
+
+// Totals are running counts over all tasks a Handler finished.
+type Totals struct {
+	Tasks, Records, Rows, Quarantined, Mismatches, Bytes, Batches atomic.Int64
+}
+
+// Handler parses one task per message and publishes its batches; the task is
+// acked (by the caller) only after every batch is stored by JetStream.
+type Handler struct {
+	cfg    HandlerConfig
+	reader BlobReader
+	pub    Publisher
+	log    *slog.Logger
+	mu     sync.Mutex
+	free   []*Parser
+	// Totals counts finished tasks.
+	Totals Totals
+}
+
+// NewHandler returns a Handler.
+func NewHandler(cfg HandlerConfig, r BlobReader, pub Publisher, log *slog.Logger) (*Handler, error) {
+	if _, err := New(cfg.Parser); err != nil {
+		return nil, err
+	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = 1 << 20
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{cfg: cfg, reader: r, pub: pub, log: log}, nil
+}
+
+// permanentError marks a task that can never succeed.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+
+// Handle parses the task in msg.
+func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
+	var t schema.Task
+	if err := json.Unmarshal(msg.Data(), &t); err != nil {
+		return &permanentError{fmt.Errorf("decode task: %w", err)}
+	}
+	st, err := h.Run(ctx, t)
+	if err != nil {
+		return err
+	}
+	h.Totals.Tasks.Add(1)
+	h.Totals.Records.Add(st.Records)
+	h.Totals.Rows.Add(st.Rows)
+	h.Totals.Quarantined.Add(st.Quarantined)
+	h.Totals.Mismatches.Add(st.Mismatches)
+	h.Totals.Bytes.Add(st.Bytes)
+	h.log.LogAttrs(ctx, slog.LevelDebug, "task parsed", slog.String("blob", t.Path()), slog.Int64("start", t.Start), slog.Int64("end", t.End),
+		slog.Int64("records", st.Records), slog.Int64("quarantined", st.Quarantined))
+	return nil
+}
+
+// Run parses task t and publishes its batches.
+func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
+	p, err := h.parser()
+	if err != nil {
+		return Stats{}, err
+	}
+	defer h.put(p)
+	if t.End <= t.Start && !t.Final {
+		return Stats{Consumed: t.Start}, nil
+	}
+	base, err := h.lineStart(ctx, t)
+	if err != nil {
+		return Stats{}, err
+	}
+	rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, base, t.End-base)
+	if err != nil {
+		return Stats{}, fmt.Errorf("read %s: %w", t.Path(), err)
+	}
+	defer rc.Close()
+	id := t.ID()
+	return p.Parse(ctx, t, base, rc, func(b Batch) error {
+		defer b.Record.Release()
+		return h.publish(ctx, id, b, b.Record, b.Key)
+	})
+}
+
+// lineStart finds where the line holding byte t.Start begins: a line left
+// unfinished by the previous range is read again, whole.
+func (h *Handler) lineStart(ctx context.Context, t schema.Task) (int64, error) {
+	if t.Start == 0 {
+		return 0, nil
+	}
+	const step = 64 << 10
+	limit := int64(h.cfg.Parser.MaxRecordSize)
+	if limit <= 0 {
+		limit = DefaultMaxRecordSize
+	}
+	pos := t.Start
+	for pos > 0 && t.Start-pos <= limit {
+		n := min(int64(step), pos)
+		rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, pos-n, n)
+		if err != nil {
+			return 0, fmt.Errorf("read %s before byte %d: %w", t.Path(), pos, err)
+		}
+		buf, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return 0, fmt.Errorf("read %s before byte %d: %w", t.Path(), pos, err)
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return pos - n + int64(i) + 1, nil
+		}
+		pos -= n
+	}
+	if pos == 0 {
+		return 0, nil
+	}
+	return t.Start, nil // a line longer than the limit: start where we are
+}
+
+// publish sends one batch, split in halves until each part fits a message.
+func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string) error {
+	data, err := encodeIPC(rec)
+	if err != nil {
+		return err
+	}
+	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
+		half := rec.NumRows() / 2
+		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
+			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i))
+			part.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sum := sha256.Sum256([]byte(taskID + "\x00" + key))
+	batchID := hex.EncodeToString(sum[:16])
+	m := nats.NewMsg(h.cfg.Subject(b.Table))
+	m.Header.Set(schema.HeaderTable, b.Table)
+	m.Header.Set(schema.HeaderPartition, b.Partition)
+	m.Header.Set(schema.HeaderBatch, batchID)
+	m.Header.Set(schema.HeaderTask, taskID)
+	m.Header.Set(schema.HeaderRows, strconv.FormatInt(rec.NumRows(), 10))
+	m.Data = data
+	if _, err := h.pub.PublishMsg(ctx, m, jetstream.WithMsgID(batchID)); err != nil {
+		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
+	}
+	h.Totals.Batches.Add(1)
+	return nil
+}
+
+// encodeIPC writes rec as an LZ4-compressed Arrow IPC stream.
+func encodeIPC(rec arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
+	if err := w.Write(rec); err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (h *Handler) parser() (*Parser, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.free); n > 0 {
+		p := h.free[n-1]
+		h.free = h.free[:n-1]
+		return p, nil
+	}
+	return New(h.cfg.Parser)
+}
+
+func (h *Handler) put(p *Parser) {
+	h.mu.Lock()
+	h.free = append(h.free, p)
+	h.mu.Unlock()
+}

@@ -1,0 +1,469 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/schema"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Ledger remembers which lake file holds each batch, so that a batch
+// delivered again after a crash is not written a second time.
+type Ledger interface {
+	Lookup(ctx context.Context, batchID string) (file string, found bool, err error)
+	Record(ctx context.Context, file string, batchIDs []string) error
+}
+
+// Defaults of Config.
+const (
+	DefaultRollBytes   = 256 << 20
+	DefaultRollRows    = 1_000_000
+	DefaultMaxAge      = time.Minute
+	DefaultRowGroupLen = 128 * 1024
+)
+
+// Config configures a Writer. Zero values take the defaults.
+type Config struct {
+	// RollBytes and RollRows close a partition's file when its buffered
+	// Arrow data reaches either.
+	RollBytes int64
+	RollRows  int64
+	// MaxAge closes a partition's file this long after its first batch.
+	MaxAge time.Duration
+	// IdleFlush, when positive, closes every file once no batch has arrived
+	// for this long (used by `run --once`).
+	IdleFlush time.Duration
+	// TouchEvery sends in-progress acks for buffered messages this often.
+	TouchEvery time.Duration
+	// Concurrency bounds the files encoded at once (default: CPUs).
+	Concurrency int
+	// ZstdLevel is the Parquet zstd level (default 3).
+	ZstdLevel int
+	// RowGroupRows bounds the rows of one Parquet row group.
+	RowGroupRows int64
+	Mem          memory.Allocator
+}
+
+// Pending is a message whose batch is buffered: it is acked once the file
+// holding it is in the lake, and nak'ed if writing fails.
+type Pending struct {
+	Ack   func(ctx context.Context) error
+	Nak   func() error
+	Touch func() error
+}
+
+// Totals count the writer's work.
+type Totals struct {
+	Files, Bytes, Rows, Batches, Duplicates, Failures atomic.Int64
+}
+
+// Writer buffers batches by table partition and writes them as zstd Parquet
+// files. It is safe for concurrent use.
+type Writer struct {
+	cfg    Config
+	lake   Lake
+	ledger Ledger
+	log    *slog.Logger
+	sem    chan struct{}
+
+	mu       sync.Mutex
+	parts    map[string]*part
+	inflight map[string]bool
+	lastAdd  time.Time
+	flushing sync.WaitGroup
+
+	// Totals count what was written.
+	Totals Totals
+}
+
+type part struct {
+	table, partition string
+	recs             []arrow.RecordBatch
+	ids              []string
+	pending          []Pending
+	bytes, rows      int64
+	first, touched   time.Time
+}
+
+// New returns a Writer.
+func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
+	if cfg.RollBytes <= 0 {
+		cfg.RollBytes = DefaultRollBytes
+	}
+	if cfg.RollRows <= 0 {
+		cfg.RollRows = DefaultRollRows
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.TouchEvery <= 0 {
+		cfg.TouchEvery = 30 * time.Second
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = runtime.NumCPU()
+	}
+	if cfg.ZstdLevel == 0 {
+		cfg.ZstdLevel = 3
+	}
+	if cfg.RowGroupRows <= 0 {
+		cfg.RowGroupRows = DefaultRowGroupLen
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.DefaultAllocator
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Writer{cfg: cfg, lake: lake, ledger: ledger, log: log, sem: make(chan struct{}, cfg.Concurrency),
+		parts: map[string]*part{}, inflight: map[string]bool{}}
+}
+
+// Add buffers rec (the writer takes ownership) for table/partition. The
+// batch is acknowledged through p once its file is in the lake; a batch
+// whose file is already there is acknowledged at once.
+func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec arrow.RecordBatch, p Pending) error {
+	if err := checkLocation(table, partition); err != nil {
+		rec.Release()
+		return err
+	}
+	if file, found, err := w.ledger.Lookup(ctx, batchID); err != nil {
+		rec.Release()
+		return fmt.Errorf("look up batch %s: %w", batchID, err)
+	} else if found {
+		ok, err := w.lake.Exists(ctx, file)
+		if err != nil {
+			rec.Release()
+			return fmt.Errorf("check %s: %w", file, err)
+		}
+		if ok {
+			rec.Release()
+			w.Totals.Duplicates.Add(1)
+			return p.Ack(ctx)
+		}
+	}
+	key := table + "/" + partition
+	w.mu.Lock()
+	if w.inflight[batchID] {
+		// Delivered again while the first delivery is still buffered: the
+		// first one's ack settles both.
+		w.mu.Unlock()
+		rec.Release()
+		w.Totals.Duplicates.Add(1)
+		return nil
+	}
+	w.inflight[batchID] = true
+	pt := w.parts[key]
+	now := time.Now()
+	if pt == nil {
+		pt = &part{table: table, partition: partition, first: now, touched: now}
+		w.parts[key] = pt
+	}
+	pt.recs = append(pt.recs, rec)
+	pt.ids = append(pt.ids, batchID)
+	pt.pending = append(pt.pending, p)
+	pt.rows += rec.NumRows()
+	pt.bytes += recordSize(rec)
+	w.lastAdd = now
+	var full *part
+	if pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes {
+		full = pt
+		delete(w.parts, key)
+	}
+	w.mu.Unlock()
+	if full != nil {
+		w.flush(ctx, full)
+	}
+	return nil
+}
+
+// Tick closes the files that are due (by age, or all when idle) and keeps
+// buffered messages from being redelivered. Call it every few hundred ms.
+func (w *Writer) Tick(ctx context.Context) {
+	now := time.Now()
+	var due []*part
+	w.mu.Lock()
+	idle := w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush
+	for k, pt := range w.parts {
+		if idle || now.Sub(pt.first) >= w.cfg.MaxAge {
+			due = append(due, pt)
+			delete(w.parts, k)
+			continue
+		}
+		if now.Sub(pt.touched) >= w.cfg.TouchEvery {
+			pt.touched = now
+			for _, p := range pt.pending {
+				if p.Touch != nil {
+					_ = p.Touch()
+				}
+			}
+		}
+	}
+	w.mu.Unlock()
+	w.flushAll(ctx, due)
+}
+
+// Flush writes every buffered partition now.
+func (w *Writer) Flush(ctx context.Context) {
+	w.mu.Lock()
+	var due []*part
+	for k, pt := range w.parts {
+		due = append(due, pt)
+		delete(w.parts, k)
+	}
+	w.mu.Unlock()
+	w.flushAll(ctx, due)
+	w.flushing.Wait()
+}
+
+// Buffered returns the number of batches waiting for their file.
+func (w *Writer) Buffered() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.inflight)
+}
+
+// Run calls Tick until ctx ends, then flushes what is buffered.
+func (w *Writer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			w.Flush(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			w.Tick(ctx)
+		}
+	}
+}
+
+func (w *Writer) flushAll(ctx context.Context, parts []*part) {
+	var wg sync.WaitGroup
+	for _, pt := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.flush(ctx, pt)
+		}()
+	}
+	wg.Wait()
+}
+
+// flush writes one partition's batches as one file, then acks them; on
+// failure it naks them so they are delivered again.
+func (w *Writer) flush(ctx context.Context, pt *part) {
+	w.flushing.Add(1)
+	defer w.flushing.Done()
+	w.sem <- struct{}{}
+	defer func() { <-w.sem }()
+	ctx = context.WithoutCancel(ctx) // finish a file once begun
+	defer func() {
+		for _, r := range pt.recs {
+			r.Release()
+		}
+		w.mu.Lock()
+		for _, id := range pt.ids {
+			delete(w.inflight, id)
+		}
+		w.mu.Unlock()
+	}()
+	rel := pt.table + "/" + pt.partition + "/" + fileName(pt.ids)
+	n, err := w.write(ctx, rel, pt)
+	if err != nil {
+		w.Totals.Failures.Add(1)
+		w.log.LogAttrs(ctx, slog.LevelError, "lake file not written; its batches will be delivered again",
+			slog.String("file", rel), slog.Int("batches", len(pt.ids)), slog.Any("err", err))
+		for _, p := range pt.pending {
+			_ = p.Nak()
+		}
+		return
+	}
+	w.Totals.Files.Add(1)
+	w.Totals.Bytes.Add(n)
+	w.Totals.Rows.Add(pt.rows)
+	w.Totals.Batches.Add(int64(len(pt.ids)))
+	w.log.LogAttrs(ctx, slog.LevelDebug, "lake file written", slog.String("file", rel), slog.Int64("rows", pt.rows), slog.Int64("bytes", n))
+	for _, p := range pt.pending {
+		if err := p.Ack(ctx); err != nil {
+			// The file is in place and in the ledger: the redelivered
+			// batch will be recognised and only acked.
+			w.log.LogAttrs(ctx, slog.LevelWarn, "ack after write failed", slog.String("file", rel), slog.Any("err", err))
+		}
+	}
+}
+
+// write encodes the partition's batches into a file: create, encode,
+// record in the ledger, commit. The ledger entry comes before the commit,
+// so a crash in between leaves an entry whose file does not exist, which
+// Add treats as not written.
+func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error) {
+	f, err := w.lake.Create(ctx, rel)
+	if err != nil {
+		return 0, err
+	}
+	cw := &countingWriter{w: f}
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(w.cfg.Mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(w.cfg.ZstdLevel),
+		parquet.WithMaxRowGroupLength(w.cfg.RowGroupRows),
+		parquet.WithStats(true),
+		parquet.WithPageIndexEnabled(true),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryFor(schema.ColRowID, false),
+		parquet.WithCreatedBy("entralake"),
+	)
+	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(w.cfg.Mem)))
+	if err != nil {
+		f.Abort()
+		return 0, fmt.Errorf("start parquet file: %w", err)
+	}
+	for _, r := range pt.recs {
+		if err := fw.WriteBuffered(r); err != nil {
+			f.Abort()
+			return 0, fmt.Errorf("encode parquet: %w", err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		f.Abort()
+		return 0, fmt.Errorf("finish parquet file: %w", err)
+	}
+	if err := w.ledger.Record(ctx, rel, pt.ids); err != nil {
+		f.Abort()
+		return 0, fmt.Errorf("record batches of %s: %w", rel, err)
+	}
+	if err := f.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return cw.n, nil
+}
+
+// fileName names a file after the batches it holds: the same batches give
+// the same name.
+func fileName(ids []string) string {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	h := sha256.New()
+	for _, id := range s {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return "part-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".parquet"
+}
+
+type countingWriter struct {
+	w interface{ Write([]byte) (int, error) }
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func recordSize(rec arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		n += int64(c.Data().SizeInBytes())
+	}
+	return n
+}
+
+var (
+	tableRE   = regexp.MustCompile(`^[a-z0-9_]+$`)
+	segmentRE = regexp.MustCompile(`^[A-Za-z0-9_]+=[A-Za-z0-9_%-]+$`)
+)
+
+// ErrBadLocation reports a table or partition that is not a safe path.
+var ErrBadLocation = errors.New("bad table or partition")
+
+// checkLocation accepts only a plain table name and key=value partition
+// segments with escaped values: nothing can point outside the lake.
+func checkLocation(table, partition string) error {
+	if !tableRE.MatchString(table) {
+		return &permanentError{fmt.Errorf("%w: table %q", ErrBadLocation, table)}
+	}
+	for _, seg := range strings.Split(partition, "/") {
+		if !segmentRE.MatchString(seg) {
+			return &permanentError{fmt.Errorf("%w: partition %q", ErrBadLocation, partition)}
+		}
+	}
+	return nil
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+
+// deferred tells the worker pool that the writer acks the message itself.
+type deferred struct{}
+
+func (deferred) Error() string  { return "ack deferred until the file is in the lake" }
+func (deferred) Deferred() bool { return true }
+
+// Handle takes one batch message: it decodes the Arrow IPC body and buffers
+// it. The message is acked when its file is in the lake.
+func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+	h := msg.Headers()
+	table, partition, id := h.Get(schema.HeaderTable), h.Get(schema.HeaderPartition), h.Get(schema.HeaderBatch)
+	if id == "" {
+		return &permanentError{errors.New("batch message without " + schema.HeaderBatch)}
+	}
+	rec, err := decodeIPC(msg.Data(), w.cfg.Mem)
+	if err != nil {
+		return &permanentError{fmt.Errorf("batch %s: %w", id, err)}
+	}
+	if want := h.Get(schema.HeaderRows); want != "" && want != strconv.FormatInt(rec.NumRows(), 10) {
+		rec.Release()
+		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
+	}
+	err = w.Add(ctx, table, partition, id, rec, Pending{
+		Ack:   msg.DoubleAck,
+		Nak:   func() error { return msg.NakWithDelay(time.Second) },
+		Touch: msg.InProgress,
+	})
+	if err != nil {
+		return err
+	}
+	return deferred{}
+}
+
+func decodeIPC(data []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
+	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, fmt.Errorf("decode arrow ipc: %w", err)
+	}
+	defer r.Release()
+	if !r.Next() {
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("decode arrow ipc: %w", err)
+		}
+		return nil, errors.New("decode arrow ipc: no record batch")
+	}
+	rec := r.RecordBatch()
+	rec.Retain()
+	return rec, nil
+}
