@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/workers"
+)
+
+// RunCmd runs the whole pipeline in one process.
+type RunCmd struct {
+	SourceFlags `embed:""`
+	ListerFlags `embed:""`
+	ParserFlags `embed:""`
+	WriterFlags `embed:""`
+	Once        bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
+	DataDir     string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
+	Nats        string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
+	Writers     int    `help:"Batch messages taken at once by the writer." default:"4"`
+}
+
+// Help is shown by `entralake run --help`.
+func (r *RunCmd) Help() string {
+	return `Lists the export, parses every blob and writes the lake, all in this process,
+on an embedded NATS JetStream server whose state lives in --data-dir.
+
+Examples:
+  # everything in ./export, then exit
+  entralake run --source ./export --lake ./lake --once
+  # April 2025 only
+  entralake run --source ./export --lake ./lake --from 2025-04-01T00 --to 2025-04-30T23 --once
+  # keep watching for new blobs and appends
+  entralake run --source ./export --lake ./lake`
+}
+
+// Run implements the command.
+func (r *RunCmd) Run(env *Env) error {
+	ctx, log := env.Ctx, env.Log
+	start := time.Now()
+	src, err := r.dir()
+	if err != nil {
+		return err
+	}
+	from, to, err := r.rangeHours()
+	if err != nil {
+		return err
+	}
+	url := r.Nats
+	if url == "" {
+		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(r.DataDir, "jetstream"), Port: -1})
+		if err != nil {
+			return err
+		}
+		defer s.Shutdown()
+		url = s.ClientURL()
+	}
+	c, err := connect(ctx, url, "entralake-run", log)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	ph, err := newParserHandler(c, src, r.ParserFlags, log)
+	if err != nil {
+		return err
+	}
+	var idle time.Duration
+	if r.Once {
+		idle = 300 * time.Millisecond
+	}
+	w, err := newWriter(ctx, c, r.WriterFlags, idle, log)
+	if err != nil {
+		return err
+	}
+	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, r.Once, log)
+	if err != nil {
+		return err
+	}
+
+	// Stages stop in order: parsers, then writer intake, then the writer
+	// flushes what it holds.
+	failed := make(chan error, 3)
+	parseCtx, stopParse := context.WithCancel(context.WithoutCancel(ctx))
+	writeCtx, stopWrite := context.WithCancel(context.WithoutCancel(ctx))
+	var parsing, writing sync.WaitGroup
+	parsing.Go(func() {
+		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), log); err != nil {
+			failed <- fmt.Errorf("parsers: %w", err)
+		}
+	})
+	writing.Go(func() {
+		if err := runPool(writeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, log); err != nil {
+			failed <- fmt.Errorf("writer: %w", err)
+		}
+	})
+	writing.Go(func() { w.Run(writeCtx, 100*time.Millisecond) })
+	stop := func() {
+		stopParse()
+		parsing.Wait()
+		stopWrite()
+		writing.Wait()
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case err := <-failed:
+			failed <- err
+			cancel()
+		case <-runCtx.Done():
+		}
+	}()
+	if !r.Once {
+		log.Info("watching the source", "source", r.Source, "lake", r.Lake, "every", r.PollInterval)
+		err := l.Run(runCtx, r.PollInterval)
+		stop()
+		return errors.Join(err, drainErr(failed))
+	}
+	if err := l.Pass(runCtx, from, to); err != nil {
+		stop()
+		return errors.Join(err, drainErr(failed))
+	}
+	prog := newProgress(env.Stderr, l, ph, w, start)
+	err = workers.WaitIdle(runCtx, c.js, 100*time.Millisecond, prog.update)
+	prog.done()
+	stop()
+	if err := errors.Join(drainErr(failed), err); err != nil {
+		return err
+	}
+	printSummary(env, l.Stats.Blobs.Load(), ph, w, time.Since(start))
+	return nil
+}
+
+func drainErr(ch chan error) error {
+	select {
+	case err := <-ch:
+		return err
+	default:
+		return nil
+	}
+}
+
+func printSummary(env *Env, blobs int64, ph *parser.Handler, w *writer.Writer, elapsed time.Duration) {
+	rec := ph.Totals.Records.Load()
+	rate := float64(rec) / elapsed.Seconds()
+	fmt.Fprintf(env.Stdout, "done in %s: %d blobs, %d records (%s) -> %d rows, %d quarantined; %d files (%s) in the lake; %.0f records/s\n",
+		elapsed.Round(time.Millisecond), blobs, rec, humanBytes(ph.Totals.Bytes.Load()), ph.Totals.Rows.Load(), ph.Totals.Quarantined.Load(),
+		w.Totals.Files.Load(), humanBytes(w.Totals.Bytes.Load()), rate)
+	if d := w.Totals.Duplicates.Load(); d > 0 {
+		fmt.Fprintf(env.Stdout, "%d batches were already in the lake and were not written again\n", d)
+	}
+}
+
+// ListerCmd runs the lister stage.
+type ListerCmd struct {
+	SourceFlags `embed:""`
+	ListerFlags `embed:""`
+	NatsFlags   `embed:""`
+	Once        bool `help:"List once, publish the tasks and exit (blobs are read to their end)."`
+}
+
+// Help is shown by `entralake lister --help`.
+func (*ListerCmd) Help() string {
+	return `Publishes one task per new byte range of each export blob to JetStream.
+
+Example:
+  entralake lister --nats nats://127.0.0.1:4222 --source ./export --from 2025-04-01T00 --to 2025-04-01T23 --once`
+}
+
+// Run implements the command.
+func (lc *ListerCmd) Run(env *Env) error {
+	src, err := lc.dir()
+	if err != nil {
+		return err
+	}
+	c, err := connect(env.Ctx, lc.Nats, "entralake-lister", env.Log)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, lc.Once, env.Log)
+	if err != nil {
+		return err
+	}
+	if lc.Once {
+		from, to, _ := lc.rangeHours()
+		if err := l.Pass(env.Ctx, from, to); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "published %d tasks for %d blobs (%s)\n", l.Stats.Tasks.Load(), l.Stats.Blobs.Load(), humanBytes(l.Stats.Bytes.Load()))
+		return nil
+	}
+	return l.Run(env.Ctx, lc.PollInterval)
+}
+
+// ParserCmd runs a parser stage.
+type ParserCmd struct {
+	SourceFlags `embed:""`
+	ParserFlags `embed:""`
+	NatsFlags   `embed:""`
+}
+
+// Help is shown by `entralake parser --help`.
+func (*ParserCmd) Help() string {
+	return `Takes tasks from JetStream, reads the blob ranges from the source and publishes
+Arrow batches for the writers. Run as many as you like.
+
+Example:
+  entralake parser --nats nats://127.0.0.1:4222 --source ./export`
+}
+
+// Run implements the command.
+func (pc *ParserCmd) Run(env *Env) error {
+	src, err := pc.dir()
+	if err != nil {
+		return err
+	}
+	c, err := connect(env.Ctx, pc.Nats, "entralake-parser", env.Log)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	ph, err := newParserHandler(c, src, pc.ParserFlags, env.Log)
+	if err != nil {
+		return err
+	}
+	env.Log.Info("parser started", "concurrency", pc.concurrency())
+	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), env.Log)
+}
+
+// WriterCmd runs a writer stage.
+type WriterCmd struct {
+	WriterFlags `embed:""`
+	NatsFlags   `embed:""`
+	Batches     int `help:"Batch messages taken at once." default:"4"`
+}
+
+// Help is shown by `entralake writer --help`.
+func (*WriterCmd) Help() string {
+	return `Takes Arrow batches from JetStream and writes them as Parquet files into the
+lake; a batch is acked only when its file is in place.
+
+Example:
+  entralake writer --nats nats://127.0.0.1:4222 --lake ./lake`
+}
+
+// Run implements the command.
+func (wc *WriterCmd) Run(env *Env) error {
+	c, err := connect(env.Ctx, wc.Nats, "entralake-writer", env.Log)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	w, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, env.Log)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx, 200*time.Millisecond) })
+	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, env.Log)
+	cancel() // flush what is buffered, then ack it
+	wg.Wait()
+	return err
+}
+
+// NatsServerCmd runs the embedded server.
+type NatsServerCmd struct {
+	Listen     string `help:"Address to listen on." default:"127.0.0.1:4222" placeholder:"HOST:PORT"`
+	DataDir    string `help:"Folder for JetStream's state." default:".entralake/jetstream" placeholder:"DIR"`
+	MaxPayload int32  `help:"Largest message in bytes." default:"8388608"`
+	SyncAlways bool   `help:"fsync every JetStream write (survives power loss, slower)."`
+}
+
+// Help is shown by `entralake nats-server --help`.
+func (*NatsServerCmd) Help() string {
+	return `Runs a NATS server with JetStream for stages in other processes, for users
+who have no NATS installed.
+
+Example:
+  entralake nats-server --listen 127.0.0.1:4222 --data-dir /var/lib/entralake`
+}
+
+// Run implements the command.
+func (n *NatsServerCmd) Run(env *Env) error {
+	host, port, err := net.SplitHostPort(n.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("--listen: port %q: %w", port, err)
+	}
+	s, err := workers.StartServer(workers.ServerConfig{Dir: n.DataDir, Host: host, Port: p, MaxPayload: n.MaxPayload, SyncAlways: n.SyncAlways})
+	if err != nil {
+		return err
+	}
+	env.Log.Info("nats server ready", "url", s.ClientURL(), "data_dir", n.DataDir)
+	<-env.Ctx.Done()
+	s.Shutdown()
+	s.WaitForShutdown()
+	return nil
+}
+
+// SchemaCmd prints the schema.
+type SchemaCmd struct {
+	LogType string `help:"Log type." default:"Azure.Audit"`
+}
+
+// Run implements the command.
+func (s *SchemaCmd) Run(env *Env) error {
+	lt, err := schema.Load(s.LogType)
+	if err != nil {
+		return err
+	}
+	return lt.Describe(env.Stdout)
+}
+
+var _ = slog.LevelInfo

@@ -1,0 +1,271 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/source/local"
+	"github.com/entralake/entralake/stages/lister"
+	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/workers"
+	"github.com/mattn/go-isatty"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Env is what every command gets.
+type Env struct {
+	Ctx    context.Context
+	Log    *slog.Logger
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// LogFlags configure logging.
+type LogFlags struct {
+	LogLevel  string `help:"Log level: debug, info, warn or error." default:"info" enum:"debug,info,warn,error"`
+	LogFormat string `help:"Log format: text, json, or auto (text on a terminal, else json)." default:"auto" enum:"auto,text,json"`
+}
+
+func (l LogFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(l.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	format := l.LogFormat
+	if format == "auto" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// NatsFlags say where JetStream is.
+type NatsFlags struct {
+	Nats string `help:"NATS server URL, e.g. nats://127.0.0.1:4222." default:"nats://127.0.0.1:4222" placeholder:"URL"`
+}
+
+// SourceFlags locate the export.
+type SourceFlags struct {
+	Source      string   `help:"Export to read: a local folder laid out as <container>/<blob path> (what 'az storage blob download-batch' writes)." required:"" placeholder:"DIR"`
+	Containers  []string `help:"Containers to read (default: every insights-logs-* container)." placeholder:"NAME,..."`
+	SourceID    string   `help:"Id of this source, stored in p_source_id (default: the source location)." placeholder:"ID"`
+	SourceLabel string   `help:"Label of this source, stored in p_source_label." placeholder:"LABEL"`
+}
+
+func (s SourceFlags) dir() (local.Dir, error) {
+	info, err := os.Stat(s.Source)
+	if err != nil {
+		return local.Dir{}, fmt.Errorf("source: %w", err)
+	}
+	if !info.IsDir() {
+		return local.Dir{}, fmt.Errorf("source %s is not a folder", s.Source)
+	}
+	return local.Dir{Root: s.Source, Only: s.Containers}, nil
+}
+
+func (s SourceFlags) id() string {
+	if s.SourceID != "" {
+		return s.SourceID
+	}
+	if abs, err := filepath.Abs(s.Source); err == nil {
+		return "file://" + abs
+	}
+	return s.Source
+}
+
+// ListerFlags configure listing.
+type ListerFlags struct {
+	From         string        `help:"First hour to read, UTC (e.g. 2025-04-01T00); default: the oldest." placeholder:"HOUR"`
+	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23); default: the newest." placeholder:"HOUR"`
+	PollInterval time.Duration `help:"How often watch mode lists recent hours again." default:"1m"`
+	Recent       time.Duration `help:"How far back blobs may still grow and are listed again in watch mode." default:"48h"`
+}
+
+func parseHour(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{"2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Truncate(time.Hour), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an hour like 2025-04-01T00", s)
+}
+
+func (f ListerFlags) rangeHours() (from, to time.Time, err error) {
+	if from, err = parseHour(f.From); err != nil {
+		return from, to, fmt.Errorf("--from: %w", err)
+	}
+	if to, err = parseHour(f.To); err != nil {
+		return from, to, fmt.Errorf("--to: %w", err)
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return from, to, fmt.Errorf("--to %s is before --from %s", f.To, f.From)
+	}
+	return from, to, nil
+}
+
+// ParserFlags configure parsing.
+type ParserFlags struct {
+	Parsers       int `help:"Tasks parsed at once in this process (default: number of CPUs)." placeholder:"N"`
+	MaxRecordSize int `help:"Largest line or document held in memory, in bytes; a longer one is quarantined." default:"16777216"`
+	BatchRows     int `help:"Rows per batch sent from parser to writer." default:"16384"`
+}
+
+func (f ParserFlags) concurrency() int {
+	if f.Parsers > 0 {
+		return f.Parsers
+	}
+	return runtime.NumCPU()
+}
+
+// WriterFlags configure the lake.
+type WriterFlags struct {
+	Lake        string        `help:"Lake folder: tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR"`
+	RollSize    int64         `help:"Close a Parquet file when its buffered data reaches this many bytes." default:"268435456"`
+	RollRows    int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
+	RollAge     time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
+	ZstdLevel   int           `help:"Zstandard level of Parquet pages." default:"3"`
+	WriterFiles int           `help:"Parquet files encoded at once (default: number of CPUs)." placeholder:"N"`
+}
+
+func (f WriterFlags) config(idle time.Duration) writer.Config {
+	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, IdleFlush: idle, ZstdLevel: f.ZstdLevel, Concurrency: f.WriterFiles}
+}
+
+// conn is a connection to JetStream with the topology set up.
+type conn struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+func connect(ctx context.Context, url, name string, log *slog.Logger) (*conn, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+		nats.RetryOnFailedConnect(true),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("disconnected from NATS", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	// Wait for the first connection (RetryOnFailedConnect connects in the background).
+	deadline := time.Now().Add(30 * time.Second)
+	for !nc.IsConnected() {
+		if time.Now().After(deadline) {
+			nc.Close()
+			return nil, fmt.Errorf("connect to NATS at %s: no server answered in 30s", url)
+		}
+		select {
+		case <-ctx.Done():
+			nc.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := workers.Setup(ctx, js, workers.DefaultTopology()); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &conn{nc: nc, js: js}, nil
+}
+
+func (c *conn) close() { _ = c.nc.Drain() }
+
+func logType() (*schema.LogType, error) { return schema.Load("Azure.Audit") }
+
+func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.Logger) (*parser.Handler, error) {
+	lt, err := logType()
+	if err != nil {
+		return nil, err
+	}
+	return parser.NewHandler(parser.HandlerConfig{
+		Parser:     parser.Config{LogType: lt, MaxRecordSize: f.MaxRecordSize, BatchRows: f.BatchRows},
+		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
+		MaxPayload: int(c.nc.MaxPayload()),
+	}, src, c.js, log)
+}
+
+func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, log *slog.Logger) error {
+	cons, err := c.js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", consumer, err)
+	}
+	pool, err := workers.NewPool(c.js, cons, h, workers.WithConcurrency(n), workers.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	return pool.Run(ctx)
+}
+
+func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once bool, log *slog.Logger) (*lister.Lister, error) {
+	from, to, err := lf.rangeHours()
+	if err != nil {
+		return nil, err
+	}
+	off, err := workers.NewOffsets(context.Background(), c.js)
+	if err != nil {
+		return nil, err
+	}
+	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
+		From: from, To: to, Once: once, Recent: lf.Recent}, src, off, c.js, log), nil
+}
+
+func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, error) {
+	if err := os.MkdirAll(wf.Lake, 0o755); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	lake := writer.DirLake{Root: wf.Lake}
+	if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
+		log.Info("removed temporary files of crashed writers", "files", n)
+	}
+	ledger, err := workers.NewLedger(ctx, c.js)
+	if err != nil {
+		return nil, err
+	}
+	return writer.New(wf.config(idle), lake, ledger, log), nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+var _ = strings.TrimSpace
