@@ -47,7 +47,7 @@ Examples:
 func (r *RunCmd) Run(env *Env) error {
 	ctx, log := env.Ctx, env.Log
 	start := time.Now()
-	src, err := r.dir()
+	src, err := openSource(ctx, r.SourceFlags)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ Example:
 
 // Run implements the command.
 func (lc *ListerCmd) Run(env *Env) error {
-	src, err := lc.dir()
+	src, err := openSource(env.Ctx, lc.SourceFlags)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ Example:
 
 // Run implements the command.
 func (pc *ParserCmd) Run(env *Env) error {
-	src, err := pc.dir()
+	src, err := openSource(env.Ctx, pc.SourceFlags)
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/entralake/entralake/schema"
-	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/writer"
@@ -71,17 +69,6 @@ type SourceFlags struct {
 	Containers  []string `help:"Containers to read (default: every insights-logs-* container)." placeholder:"NAME,..."`
 	SourceID    string   `help:"Id of this source, stored in p_source_id (default: the source location)." placeholder:"ID"`
 	SourceLabel string   `help:"Label of this source, stored in p_source_label." placeholder:"LABEL"`
-}
-
-func (s SourceFlags) dir() (local.Dir, error) {
-	info, err := os.Stat(s.Source)
-	if err != nil {
-		return local.Dir{}, fmt.Errorf("source: %w", err)
-	}
-	if !info.IsDir() {
-		return local.Dir{}, fmt.Errorf("source %s is not a folder", s.Source)
-	}
-	return local.Dir{Root: s.Source, Only: s.Containers}, nil
 }
 
 func (s SourceFlags) id() string {
@@ -241,12 +228,9 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 }
 
 func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, error) {
-	if err := os.MkdirAll(wf.Lake, 0o755); err != nil {
-		return nil, fmt.Errorf("lake: %w", err)
-	}
-	lake := writer.DirLake{Root: wf.Lake}
-	if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
-		log.Info("removed temporary files of crashed writers", "files", n)
+	lake, err := openLake(ctx, wf, log)
+	if err != nil {
+		return nil, err
 	}
 	ledger, err := workers.NewLedger(ctx, c.js)
 	if err != nil {
@@ -267,5 +251,3 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
-
-var _ = strings.TrimSpace
