@@ -344,6 +344,10 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 			return 0, fmt.Errorf("encode parquet: %w", err)
 		}
 	}
+	if err := fw.AppendKeyValueMetadata(MetaBatches, strings.Join(pt.ids, ",")); err != nil {
+		f.Abort()
+		return 0, fmt.Errorf("finish parquet file: %w", err)
+	}
 	if err := fw.Close(); err != nil {
 		f.Abort()
 		return 0, fmt.Errorf("finish parquet file: %w", err)
@@ -357,6 +361,11 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	}
 	return cw.n, nil
 }
+
+// MetaBatches is the Parquet key-value metadata key that lists, comma
+// separated, the ids of the batches a file holds (compaction moves them to
+// the merged file's ledger entries).
+const MetaBatches = "entralake.batches"
 
 // fileName names a file after the batches it holds: the same batches give
 // the same name.
