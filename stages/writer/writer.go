@@ -356,11 +356,21 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 		f.Abort()
 		return 0, fmt.Errorf("record batches of %s: %w", rel, err)
 	}
+	if testHookBeforeCommit != nil {
+		testHookBeforeCommit(rel)
+	}
 	if err := f.Commit(ctx); err != nil {
 		return 0, err
 	}
+	if testHookAfterCommit != nil {
+		testHookAfterCommit(rel)
+	}
 	return cw.n, nil
 }
+
+// Crash points for tests: called with the file's path just before and just
+// after it is committed.
+var testHookBeforeCommit, testHookAfterCommit func(rel string)
 
 // MetaBatches is the Parquet key-value metadata key that lists, comma
 // separated, the ids of the batches a file holds (compaction moves them to

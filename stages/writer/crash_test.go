@@ -1,0 +1,251 @@
+package writer
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/workers"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+var _ workers.Handler = (*Writer)(nil)
+
+var testSchema = arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
+
+func startJetStream(t *testing.T, ackWait time.Duration) string {
+	t.Helper()
+	s, err := workers.StartServer(workers.ServerConfig{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, js := connectJS(t, s.ClientURL())
+	defer nc.Close()
+	topo := workers.DefaultTopology()
+	topo.WriterAckWait = ackWait
+	if err := workers.Setup(t.Context(), js, topo); err != nil {
+		t.Fatal(err)
+	}
+	return s.ClientURL()
+}
+
+func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// publishBatches publishes n batches of 10 rows each to one partition.
+func publishBatches(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, testSchema)
+		for j := 0; j < 10; j++ {
+			b.Field(0).(*array.StringBuilder).Append("row-" + strconv.Itoa(i) + "-" + strconv.Itoa(j))
+		}
+		rec := b.NewRecordBatch()
+		b.Release()
+		data, err := encodeForTest(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := nats.NewMsg(workers.SubjectBatches + ".azure_audit")
+		m.Header.Set(schema.HeaderTable, "azure_audit")
+		m.Header.Set(schema.HeaderPartition, "category=SignInLogs/date=2025-04-11/hour=16")
+		m.Header.Set(schema.HeaderBatch, "batch-"+strconv.Itoa(i))
+		m.Header.Set(schema.HeaderRows, "10")
+		m.Data = data
+		if _, err := js.PublishMsg(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runWriter runs a writer on its own connection until stop is called.
+func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
+	t.Helper()
+	nc, js := connectJS(t, url)
+	ledger, err := workers.NewLedger(t.Context(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = New(Config{IdleFlush: 200 * time.Millisecond}, DirLake{Root: lake}, ledger, nil)
+	cons, err := js.Consumer(t.Context(), workers.StreamBatches, workers.ConsumerWriters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := workers.NewPool(js, cons, w, workers.WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = pool.Run(ctx) })
+	wg.Go(func() {
+		tk := time.NewTicker(50 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+				w.Tick(ctx)
+			}
+		}
+	})
+	return w, func() { cancel(); nc.Close(); wg.Wait() }
+}
+
+func waitEmpty(t *testing.T, url string) {
+	t.Helper()
+	nc, js := connectJS(t, url)
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := workers.WaitIdle(ctx, js, 100*time.Millisecond, nil); err != nil {
+		t.Fatalf("batches never all acked: %v", err)
+	}
+}
+
+// lakeRows reads every visible Parquet file and returns the row ids, and
+// fails on a leftover temporary file.
+func lakeRows(t *testing.T, lake string) (ids []string, files int) {
+	t.Helper()
+	err := filepath.WalkDir(lake, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			// A crashed writer's temporary file: hidden from engines, and
+			// it must never look like a Parquet file.
+			if strings.HasSuffix(d.Name(), ".parquet") {
+				t.Errorf("temporary file looks like a lake file: %s", p)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".parquet") {
+			t.Errorf("unexpected file in the lake: %s", p)
+			return nil
+		}
+		files++
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pf, err := file.NewParquetReader(f)
+		if err != nil {
+			return err
+		}
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+		if err != nil {
+			return err
+		}
+		tbl, err := fr.ReadTable(context.Background())
+		if err != nil {
+			return err
+		}
+		defer tbl.Release()
+		for _, c := range tbl.Column(0).Data().Chunks() {
+			s := c.(*array.String)
+			for i := 0; i < s.Len(); i++ {
+				ids = append(ids, s.Value(i))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, files
+}
+
+// TestCrashBetweenWriteAndAck stops a writer after its file is in place but
+// before it acks, starts another, and checks that every row is in the lake
+// exactly once.
+func TestCrashBetweenWriteAndAck(t *testing.T) {
+	for _, point := range []string{"after commit", "before commit"} {
+		t.Run(point, func(t *testing.T) {
+			url := startJetStream(t, 2*time.Second)
+			lake := t.TempDir()
+			_, js := connectJS(t, url)
+			publishBatches(t, js, 5)
+
+			crashed := make(chan string, 1)
+			hang := make(chan struct{})
+			t.Cleanup(func() { close(hang) })
+			hook := func(rel string) {
+				select {
+				case crashed <- rel:
+				default:
+				}
+				<-hang // the "dead" writer never gets further
+			}
+			if point == "after commit" {
+				testHookAfterCommit = hook
+			} else {
+				testHookBeforeCommit = hook
+			}
+			t.Cleanup(func() { testHookAfterCommit, testHookBeforeCommit = nil, nil })
+
+			_, stop1 := runWriter(t, url, lake)
+			var rel string
+			select {
+			case rel = <-crashed:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the writer never reached the crash point")
+			}
+			_, visible := os.Stat(filepath.Join(lake, filepath.FromSlash(rel)))
+			if got, want := visible == nil, point == "after commit"; got != want {
+				t.Fatalf("file visible at crash=%v, want %v", got, want)
+			}
+			testHookAfterCommit, testHookBeforeCommit = nil, nil
+			go stop1() // its connection closes; the frozen flush never acks
+			w2, stop2 := runWriter(t, url, lake)
+			waitEmpty(t, url)
+			stop2()
+
+			ids, files := lakeRows(t, lake)
+			seen := map[string]bool{}
+			for _, id := range ids {
+				if seen[id] {
+					t.Fatalf("row %s is in the lake twice", id)
+				}
+				seen[id] = true
+			}
+			if got, want := len(seen), 50; got != want {
+				t.Fatalf("rows in lake=%d, want %d", got, want)
+			}
+			if point == "after commit" {
+				if got, want := w2.Totals.Duplicates.Load(), int64(5); got != want {
+					t.Errorf("restarted writer recognised %d batches as already written, want %d", got, want)
+				}
+				if files != 1 {
+					t.Errorf("files=%d, want 1", files)
+				}
+			}
+		})
+	}
+}
