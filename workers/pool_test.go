@@ -1,0 +1,128 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func testJS(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	s, err := StartServer(ServerConfig{Dir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := DefaultTopology()
+	topo.ParserAckWait = 2 * time.Second
+	if err := Setup(t.Context(), js, topo); err != nil {
+		t.Fatal(err)
+	}
+	// Setup is idempotent.
+	if err := Setup(t.Context(), js, topo); err != nil {
+		t.Fatalf("second Setup: %v", err)
+	}
+	return js
+}
+
+type permanent struct{}
+
+func (permanent) Error() string   { return "bad task" }
+func (permanent) Permanent() bool { return true }
+
+// TestPool checks how each outcome of a handler settles its message.
+func TestPool(t *testing.T) {
+	js := testJS(t)
+	ctx := t.Context()
+	for i := 0; i < 4; i++ {
+		m := nats.NewMsg(SubjectTasks)
+		m.Data = []byte(strconv.Itoa(i))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls [4]atomic.Int32
+	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+		i, _ := strconv.Atoi(string(msg.Data()))
+		n := calls[i].Add(1)
+		switch i {
+		case 0: // succeeds
+			return nil
+		case 1: // fails once, then succeeds
+			if n == 1 {
+				return errors.New("transient")
+			}
+			return nil
+		case 2: // can never succeed
+			return permanent{}
+		default: // always fails: dead-lettered after MaxDeliver
+			return errors.New("still broken")
+		}
+	})
+	cons, err := js.Consumer(ctx, StreamTasks, ConsumerParsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := NewPool(js, cons, h, WithConcurrency(2), WithMaxDeliver(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(runCtx) }()
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := WaitIdle(wctx, js, 100*time.Millisecond, nil); err != nil {
+		t.Fatalf("tasks not settled: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, want := range []int32{1, 2, 1, 2} {
+		if got := calls[i].Load(); got != want {
+			t.Errorf("message %d handled %d times, want %d", i, got, want)
+		}
+	}
+	dlq, err := js.Stream(ctx, StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := dlq.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := info.State.Msgs, uint64(2); got != want {
+		t.Fatalf("dead letters=%d, want %d", got, want)
+	}
+	m, err := dlq.GetMsg(ctx, info.State.FirstSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Header.Get(HeaderDLQError); got != "bad task" {
+		t.Errorf("dead letter error=%q, want %q", got, "bad task")
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []Option{WithConcurrency(0), WithMaxDeliver(0), WithInProgressEvery(0)} {
+		if _, err := NewPool(nil, nil, nil, o); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("err=%v, want ErrInvalidOption", err)
+		}
+	}
+}
