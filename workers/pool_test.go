@@ -126,3 +126,63 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryDeadLetter(t *testing.T) {
+	js := testJS(t)
+	ctx := t.Context()
+	m := nats.NewMsg(SubjectTasks)
+	m.Data = []byte("task")
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, StreamTasks, ConsumerParsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed atomic.Bool
+	var handled atomic.Int32
+	pool, err := NewPool(js, cons, HandlerFunc(func(context.Context, jetstream.Msg) error {
+		handled.Add(1)
+		if fixed.Load() {
+			return nil
+		}
+		return permanent{}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go pool.Run(runCtx)
+	var dls []DeadLetter
+	for deadline := time.Now().Add(20 * time.Second); len(dls) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter appeared")
+		}
+		time.Sleep(50 * time.Millisecond)
+		if dls, err = DeadLetters(ctx, js); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := dls[0]; got.Stream != StreamTasks || got.Subject != SubjectTasks || string(got.Data) != "task" || got.Error != "bad task" {
+		t.Fatalf("dead letter %+v", got)
+	}
+	fixed.Store(true)
+	if err := RetryDeadLetter(ctx, js, dls[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := RetryDeadLetter(ctx, js, dls[0].Seq); !errors.Is(err, ErrNoDeadLetter) {
+		t.Fatalf("second retry err=%v, want ErrNoDeadLetter", err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	if err := WaitIdle(wctx, js, 50*time.Millisecond, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := handled.Load(); got != 2 {
+		t.Fatalf("handled %d times, want 2", got)
+	}
+	if dls, _ := DeadLetters(ctx, js); len(dls) != 0 {
+		t.Fatalf("dead letters left: %d", len(dls))
+	}
+}

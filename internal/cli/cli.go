@@ -24,6 +24,7 @@ type CLI struct {
 	Writer     WriterCmd     `cmd:"" help:"Run a writer stage alone: turn batches into Parquet files."`
 	NatsServer NatsServerCmd `cmd:"" name:"nats-server" help:"Run the embedded NATS JetStream server alone, for stages in other processes."`
 	Schema     SchemaCmd     `cmd:"" help:"Print the table's columns and types."`
+	Dlq        DlqCmd        `cmd:"" name:"dlq" help:"List or retry dead letters (tasks and batches that failed every try)."`
 }
 
 const description = `entralake turns the Microsoft Entra ID (Azure AD) audit and sign-in logs that

@@ -23,6 +23,7 @@ type RunCmd struct {
 	ListerFlags `embed:""`
 	ParserFlags `embed:""`
 	WriterFlags `embed:""`
+	QueueFlags  `embed:""`
 	Once        bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
 	DataDir     string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
 	Nats        string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
@@ -64,7 +65,7 @@ func (r *RunCmd) Run(env *Env) error {
 		defer s.Shutdown()
 		url = s.ClientURL()
 	}
-	c, err := connect(ctx, url, "entralake-run", log)
+	c, err := connect(ctx, url, "entralake-run", r.QueueFlags, log)
 	if err != nil {
 		return err
 	}
@@ -93,12 +94,12 @@ func (r *RunCmd) Run(env *Env) error {
 	writeCtx, stopWrite := context.WithCancel(context.WithoutCancel(ctx))
 	var parsing, writing sync.WaitGroup
 	parsing.Go(func() {
-		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), log); err != nil {
+		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), r.QueueFlags, log); err != nil {
 			failed <- fmt.Errorf("parsers: %w", err)
 		}
 	})
 	writing.Go(func() {
-		if err := runPool(writeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, log); err != nil {
+		if err := runPool(writeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, r.QueueFlags, log); err != nil {
 			failed <- fmt.Errorf("writer: %w", err)
 		}
 	})
@@ -166,6 +167,7 @@ type ListerCmd struct {
 	SourceFlags `embed:""`
 	ListerFlags `embed:""`
 	NatsFlags   `embed:""`
+	QueueFlags  `embed:""`
 	Once        bool `help:"List once, publish the tasks and exit (blobs are read to their end)."`
 }
 
@@ -183,7 +185,7 @@ func (lc *ListerCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect(env.Ctx, lc.Nats, "entralake-lister", env.Log)
+	c, err := connect(env.Ctx, lc.Nats, "entralake-lister", lc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
@@ -208,6 +210,7 @@ type ParserCmd struct {
 	SourceFlags `embed:""`
 	ParserFlags `embed:""`
 	NatsFlags   `embed:""`
+	QueueFlags  `embed:""`
 }
 
 // Help is shown by `entralake parser --help`.
@@ -225,7 +228,7 @@ func (pc *ParserCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect(env.Ctx, pc.Nats, "entralake-parser", env.Log)
+	c, err := connect(env.Ctx, pc.Nats, "entralake-parser", pc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
@@ -235,13 +238,14 @@ func (pc *ParserCmd) Run(env *Env) error {
 		return err
 	}
 	env.Log.Info("parser started", "concurrency", pc.concurrency())
-	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), env.Log)
+	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), pc.QueueFlags, env.Log)
 }
 
 // WriterCmd runs a writer stage.
 type WriterCmd struct {
 	WriterFlags `embed:""`
 	NatsFlags   `embed:""`
+	QueueFlags  `embed:""`
 	Batches     int `help:"Batch messages taken at once." default:"4"`
 }
 
@@ -256,7 +260,7 @@ Example:
 
 // Run implements the command.
 func (wc *WriterCmd) Run(env *Env) error {
-	c, err := connect(env.Ctx, wc.Nats, "entralake-writer", env.Log)
+	c, err := connect(env.Ctx, wc.Nats, "entralake-writer", wc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
@@ -268,7 +272,7 @@ func (wc *WriterCmd) Run(env *Env) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx, 200*time.Millisecond) })
-	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, env.Log)
+	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, wc.QueueFlags, env.Log)
 	cancel() // flush what is buffered, then ack it
 	wg.Wait()
 	return err

@@ -63,6 +63,26 @@ type NatsFlags struct {
 	Nats string `help:"NATS server URL, e.g. nats://127.0.0.1:4222." default:"nats://127.0.0.1:4222" placeholder:"URL"`
 }
 
+// QueueFlags tune the streams and consumers; give every process of one
+// deployment the same values.
+type QueueFlags struct {
+	TaskAckWait     time.Duration `help:"How long a parser may hold a task without an ack or in-progress signal before it is handed to another parser." default:"2m"`
+	BatchAckWait    time.Duration `help:"How long a writer may hold a batch before it is handed to another writer (keep above --roll-age)." default:"5m"`
+	MaxDeliver      int           `help:"Tries of a task or batch before it goes to the dead-letter stream." default:"5"`
+	ShutdownTimeout time.Duration `help:"On SIGINT/SIGTERM: how long to finish work in hand before exiting." default:"30s"`
+}
+
+func (q QueueFlags) topology() workers.Topology {
+	t := workers.DefaultTopology()
+	t.ParserAckWait, t.WriterAckWait, t.MaxDeliver = q.TaskAckWait, q.BatchAckWait, q.MaxDeliver
+	return t
+}
+
+func (q QueueFlags) poolOptions() []workers.Option {
+	return []workers.Option{workers.WithMaxDeliver(q.MaxDeliver), workers.WithDrainTimeout(q.ShutdownTimeout),
+		workers.WithInProgressEvery(max(q.TaskAckWait/4, time.Second))}
+}
+
 // SourceFlags locate the export.
 type SourceFlags struct {
 	Source      string   `help:"Export to read: a local folder laid out as <container>/<blob path> (what 'az storage blob download-batch' writes)." required:"" placeholder:"DIR"`
@@ -148,7 +168,7 @@ type conn struct {
 	js jetstream.JetStream
 }
 
-func connect(ctx context.Context, url, name string, log *slog.Logger) (*conn, error) {
+func connect(ctx context.Context, url, name string, q QueueFlags, log *slog.Logger) (*conn, error) {
 	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -179,7 +199,7 @@ func connect(ctx context.Context, url, name string, log *slog.Logger) (*conn, er
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if err := workers.Setup(ctx, js, workers.DefaultTopology()); err != nil {
+	if err := workers.Setup(ctx, js, q.topology()); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -202,12 +222,13 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	}, src, c.js, log)
 }
 
-func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, log *slog.Logger) error {
+func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, q QueueFlags, log *slog.Logger) error {
 	cons, err := c.js.Consumer(ctx, stream, consumer)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", consumer, err)
 	}
-	pool, err := workers.NewPool(c.js, cons, h, workers.WithConcurrency(n), workers.WithLogger(log))
+	opts := append(q.poolOptions(), workers.WithConcurrency(n), workers.WithLogger(log))
+	pool, err := workers.NewPool(c.js, cons, h, opts...)
 	if err != nil {
 		return err
 	}
