@@ -458,7 +458,7 @@ func (d *decoder) leaf(n *node, v jsontext.Value) {
 		}
 		if err != nil {
 			if n.eventTime && len(d.row.path) == 1 {
-				d.row.timeErr = fmt.Sprintf("%s %s: %v", n.name, clip(v, 64), err)
+				d.row.timeErr = fmt.Sprintf("%q is %s: %v", n.name, clip(v, 64), err)
 			}
 			d.mismatch(n, v)
 			return

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -108,6 +109,7 @@ type Parser struct {
 	task      schema.Task
 	parseTime arrow.Timestamp
 	qdate     string
+	hint      string // added to every quarantine reason of the task
 	stats     Stats
 	emit      func(Batch) error
 }
@@ -180,11 +182,16 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 	p.qdate = blobDate(task.Blob, p.cfg.Now())
 	p.resetChunk()
 	f := newFramer(r, off, task.Final, p.cfg.MaxRecordSize)
+	p.hint = ""
 	if off == 0 {
-		if b, _ := f.br.Peek(3); bytes.Equal(b, utf8BOM) {
+		b, _ := f.br.Peek(3)
+		switch {
+		case bytes.Equal(b, utf8BOM):
 			_, _ = f.br.Discard(3)
 			f.off = 3
 			p.consume(3)
+		case bytes.HasPrefix(b, gzipMagic):
+			p.hint = "the blob is gzip-compressed (it starts with 1f 8b): entralake reads the uncompressed JSON that Azure exports"
 		}
 	}
 	for {
@@ -340,7 +347,10 @@ func wrapperElements(b []byte) ([]byte, bool) {
 	return bytes.TrimRight(end[:len(end)-1], " \t\r\n"), true
 }
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+var (
+	utf8BOM   = []byte{0xEF, 0xBB, 0xBF}
+	gzipMagic = []byte{0x1f, 0x8b}
+)
 
 func isEOF(err error) bool { return err == io.EOF }
 
@@ -405,6 +415,7 @@ func (p *Parser) missingRequired() string {
 	if k := r.rootKind; k != "" {
 		return "the JSON value is " + k + ", not an object"
 	}
+	var missing []string
 	for _, c := range p.root.children {
 		if c.required < 0 {
 			continue
@@ -412,17 +423,23 @@ func (p *Parser) missingRequired() string {
 		if c.kind == kTime && c.eventTime {
 			if !r.hasEvent {
 				if r.timeErr != "" {
-					return "unusable event time " + r.timeErr
+					return "unusable event time: " + r.timeErr
 				}
-				return "missing required field " + strconv.Quote(c.name)
+				missing = append(missing, strconv.Quote(c.name))
 			}
 			continue
 		}
 		if r.required&(1<<c.required) == 0 {
-			return "missing required field " + strconv.Quote(c.name)
+			missing = append(missing, strconv.Quote(c.name))
 		}
 	}
-	return ""
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		return "missing required field " + missing[0]
+	}
+	return "missing required fields " + strings.Join(missing, ", ")
 }
 
 func (p *Parser) appendRowID(off, index int64) {
@@ -540,6 +557,9 @@ func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason str
 	appendOptString(c[3].(*array.StringBuilder), p.task.SourceID)
 	appendOptString(c[4].(*array.StringBuilder), p.task.SourceLabel)
 	appendSourceFile(c[5].(*array.StructBuilder), p.task.Path(), off, index)
+	if p.hint != "" {
+		reason += "; " + p.hint
+	}
 	c[6].(*array.StringBuilder).Append(reason)
 	c[7].(*array.BinaryBuilder).Append(raw)
 	c[8].(*array.Int64Builder).Append(size)
