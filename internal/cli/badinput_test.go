@@ -55,7 +55,7 @@ func badKinds() []badKind {
 	lines := func(ls ...string) []byte { return []byte(strings.Join(ls, "\n") + "\n") }
 	return []badKind{
 		{name: "truncated JSON", data: lines(rec("")[:60]), quar: 1, reason: "truncated"},
-		{name: "invalid UTF-8", data: lines(rec(`"identity":"bad `+"\xff\xfe"+` bytes"`)), quar: 1, reason: "UTF-8"},
+		{name: "invalid UTF-8", data: lines(rec(`"identity":"bad ` + "\xff\xfe" + ` bytes"`)), quar: 1, reason: "UTF-8"},
 		{name: "10 MB line", data: lines(rec(`"identity":"` + strings.Repeat("a", 10<<20) + `"`)), quar: 1, reason: "maximum record size"},
 		{name: "nesting 10,001 deep", data: lines(rec(`"locationDetails":` + deep)), quar: 1, reason: "depth"},
 		{name: "NUL bytes", data: lines("\x00\x00\x00" + rec("")), quar: 1, reason: "invalid character"},
@@ -92,7 +92,7 @@ func badKinds() []badKind {
 		{name: "operationName empty", data: lines(`{"time":"2025-04-11T16:00:00Z","resourceId":"/r","operationName":"  "}`), quar: 1, reason: `missing required field "operationName"`},
 		{name: "keys in other letter case", data: lines(`{"TIME":"2025-04-11T16:00:00Z","ResourceID":"/r","OPERATIONNAME":"o","Properties":{"USERPRINCIPALNAME":"a@b.c"}}`), rows: 1},
 		{name: "escaped key names", data: lines(`{"\u0074ime":"2025-04-11T16:00:00Z","resourceId":"/r","operationName":"o"}`), rows: 1},
-		{name: "array of good and bad records", data: lines(`[`+rec("")+`,"oops"]`), rows: 1, quar: 1, reason: "not an object"},
+		{name: "array of good and bad records", data: lines(`[` + rec("") + `,"oops"]`), rows: 1, quar: 1, reason: "not an object"},
 	}
 }
 
