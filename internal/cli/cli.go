@@ -25,6 +25,7 @@ type CLI struct {
 	NatsServer NatsServerCmd `cmd:"" name:"nats-server" help:"Run the embedded NATS JetStream server alone, for stages in other processes."`
 	Schema     SchemaCmd     `cmd:"" help:"Print the table's columns and types."`
 	Dlq        DlqCmd        `cmd:"" name:"dlq" help:"List or retry dead letters (tasks and batches that failed every try)."`
+	Status     StatusCmd     `cmd:"" help:"Show queues, dead letters and, per category, the lake's newest event time and lag."`
 }
 
 const description = `entralake turns the Microsoft Entra ID (Azure AD) audit and sign-in logs that
