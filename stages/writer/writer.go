@@ -48,6 +48,9 @@ type Config struct {
 	// Arrow data reaches either.
 	RollBytes int64
 	RollRows  int64
+	// MaxBuffered bounds the Arrow data buffered over all partitions: past
+	// it, the largest partition's file is closed early (default 192 MiB).
+	MaxBuffered int64
 	// MaxAge closes a partition's file this long after its first batch.
 	MaxAge time.Duration
 	// IdleFlush, when positive, closes every file once no batch has arrived
@@ -89,6 +92,7 @@ type Writer struct {
 	mu       sync.Mutex
 	parts    map[string]*part
 	inflight map[string]bool
+	buffered int64 // Arrow bytes over all parts
 	lastAdd  time.Time
 	flushing sync.WaitGroup
 
@@ -112,6 +116,9 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 	}
 	if cfg.RollRows <= 0 {
 		cfg.RollRows = DefaultRollRows
+	}
+	if cfg.MaxBuffered <= 0 {
+		cfg.MaxBuffered = 192 << 20
 	}
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = DefaultMaxAge
@@ -181,13 +188,24 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	pt.recs = append(pt.recs, rec)
 	pt.ids = append(pt.ids, batchID)
 	pt.pending = append(pt.pending, p)
+	size := recordSize(rec)
 	pt.rows += rec.NumRows()
-	pt.bytes += recordSize(rec)
+	pt.bytes += size
+	w.buffered += size
 	w.lastAdd = now
 	var full *part
-	if pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes {
+	switch {
+	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes:
 		full = pt
-		delete(w.parts, key)
+	case w.buffered > w.cfg.MaxBuffered:
+		for _, p := range w.parts {
+			if full == nil || p.bytes > full.bytes {
+				full = p
+			}
+		}
+	}
+	if full != nil {
+		w.detach(full)
 	}
 	w.mu.Unlock()
 	if full != nil {
@@ -203,10 +221,10 @@ func (w *Writer) Tick(ctx context.Context) {
 	var due []*part
 	w.mu.Lock()
 	idle := w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush
-	for k, pt := range w.parts {
+	for _, pt := range w.parts {
 		if idle || now.Sub(pt.first) >= w.cfg.MaxAge {
 			due = append(due, pt)
-			delete(w.parts, k)
+			w.detach(pt)
 			continue
 		}
 		if now.Sub(pt.touched) >= w.cfg.TouchEvery {
@@ -226,9 +244,9 @@ func (w *Writer) Tick(ctx context.Context) {
 func (w *Writer) Flush(ctx context.Context) {
 	w.mu.Lock()
 	var due []*part
-	for k, pt := range w.parts {
+	for _, pt := range w.parts {
 		due = append(due, pt)
-		delete(w.parts, k)
+		w.detach(pt)
 	}
 	w.mu.Unlock()
 	w.flushAll(ctx, due)
@@ -255,6 +273,12 @@ func (w *Writer) Run(ctx context.Context, every time.Duration) {
 			w.Tick(ctx)
 		}
 	}
+}
+
+// detach takes pt out of the buffer (w.mu held); its bytes stop counting
+// against MaxBuffered once its file is written.
+func (w *Writer) detach(pt *part) {
+	delete(w.parts, pt.table+"/"+pt.partition)
 }
 
 func (w *Writer) flushAll(ctx context.Context, parts []*part) {
@@ -285,6 +309,7 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 		for _, id := range pt.ids {
 			delete(w.inflight, id)
 		}
+		w.buffered -= pt.bytes
 		w.mu.Unlock()
 	}()
 	rel := pt.table + "/" + pt.partition + "/" + fileName(pt.ids)
