@@ -186,3 +186,23 @@ func TestRetryDeadLetter(t *testing.T) {
 		t.Fatalf("dead letters left: %d", len(dls))
 	}
 }
+
+// TestEnsureKeepsSettings checks that a read-only process (Ensure) does not
+// change what the stages set up.
+func TestEnsureKeepsSettings(t *testing.T) {
+	js := testJS(t) // parsers' AckWait 2s
+	if err := Ensure(t.Context(), js, DefaultTopology()); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(t.Context(), StreamTasks, ConsumerParsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := info.Config.AckWait, 2*time.Second; got != want {
+		t.Fatalf("AckWait after Ensure=%s, want %s (unchanged)", got, want)
+	}
+}

@@ -59,8 +59,20 @@ func DefaultTopology() Topology {
 }
 
 // Setup creates or updates every stream, consumer and bucket; it is safe to
-// call from every process at start-up.
+// call from every process at start-up. Processes that only read state
+// (status, dead letters) call Ensure instead, so they never change the
+// settings the stages run with.
 func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	return setup(ctx, js, t, true)
+}
+
+// Ensure creates what is missing with t's settings and leaves what exists
+// as it is.
+func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	return setup(ctx, js, t, false)
+}
+
+func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool) error {
 	if t.Replicas < 1 {
 		t.Replicas = 1
 	}
@@ -70,6 +82,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Name: StreamDLQ, Subjects: []string{SubjectDLQ + ".>"}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 	}
 	for _, sc := range streams {
+		if !update {
+			if _, err := js.Stream(ctx, sc.Name); err == nil {
+				continue
+			}
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("set up stream %s: %w", sc.Name, err)
 		}
@@ -82,6 +99,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{StreamBatches, jetstream.ConsumerConfig{Durable: ConsumerWriters, AckPolicy: jetstream.AckExplicitPolicy, AckWait: t.WriterAckWait, MaxDeliver: -1, MaxAckPending: t.WriterMaxAckPending}},
 	}
 	for _, c := range consumers {
+		if !update {
+			if _, err := js.Consumer(ctx, c.stream, c.cfg.Durable); err == nil {
+				continue
+			}
+		}
 		if _, err := js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg); err != nil {
 			return fmt.Errorf("set up consumer %s on %s: %w", c.cfg.Durable, c.stream, err)
 		}
@@ -91,6 +113,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: BucketFiles, Description: "which lake file holds each batch", History: 1, TTL: t.FilesTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 	}
 	for _, kc := range buckets {
+		if !update {
+			if _, err := js.KeyValue(ctx, kc.Bucket); err == nil {
+				continue
+			}
+		}
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
 			return fmt.Errorf("set up bucket %s: %w", kc.Bucket, err)
 		}
@@ -98,22 +125,25 @@ func Setup(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	return nil
 }
 
-// Backlog reports the work not yet finished: messages still in the task and
-// batch streams (work queues drop a message when it is acked).
+// Backlog reports the work not yet finished: messages the parsers and
+// writers have not yet received, plus those they hold unacknowledged. It
+// asks the consumers rather than the streams: after a server crash a work
+// queue can keep a message its consumer has already acknowledged, which is
+// no work left.
 func Backlog(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64, err error) {
-	for _, s := range []struct {
-		name string
-		n    *uint64
-	}{{StreamTasks, &tasks}, {StreamBatches, &batches}} {
-		st, err := js.Stream(ctx, s.name)
+	for _, c := range []struct {
+		stream, name string
+		n            *uint64
+	}{{StreamTasks, ConsumerParsers, &tasks}, {StreamBatches, ConsumerWriters, &batches}} {
+		cons, err := js.Consumer(ctx, c.stream, c.name)
 		if err != nil {
-			return 0, 0, fmt.Errorf("stream %s: %w", s.name, err)
+			return 0, 0, fmt.Errorf("consumer %s: %w", c.name, err)
 		}
-		info, err := st.Info(ctx)
+		info, err := cons.Info(ctx)
 		if err != nil {
-			return 0, 0, fmt.Errorf("stream %s info: %w", s.name, err)
+			return 0, 0, fmt.Errorf("consumer %s info: %w", c.name, err)
 		}
-		*s.n = info.State.Msgs
+		*c.n = info.NumPending + uint64(info.NumAckPending)
 	}
 	return tasks, batches, nil
 }
