@@ -122,7 +122,7 @@ func (r *RunCmd) Run(env *Env) error {
 		}
 	}()
 	if !r.Once {
-		log.Info("watching the source", "source", r.Source, "lake", r.Lake, "every", r.PollInterval)
+		log.Info("watching the source", "source", safeLocation(r.Source), "lake", safeLocation(r.Lake), "every", r.PollInterval)
 		err := l.Run(runCtx, r.PollInterval)
 		stop()
 		return errors.Join(err, drainErr(failed))

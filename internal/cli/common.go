@@ -95,6 +95,9 @@ func (s SourceFlags) id() string {
 	if s.SourceID != "" {
 		return s.SourceID
 	}
+	if id, ok := azureSourceID(s.Source); ok {
+		return id
+	}
 	if abs, err := filepath.Abs(s.Source); err == nil {
 		return "file://" + abs
 	}
@@ -168,7 +171,15 @@ type conn struct {
 	js jetstream.JetStream
 }
 
+// connect connects to NATS and sets up the topology with q's settings;
+// readOnly processes only create what is missing.
 func connect(ctx context.Context, url, name string, q QueueFlags, log *slog.Logger) (*conn, error) {
+	return dial(ctx, url, name, &q, log)
+}
+
+// dial connects; with q nil it leaves existing streams and consumers as
+// they are (status, dead letters).
+func dial(ctx context.Context, url, name string, q *QueueFlags, log *slog.Logger) (*conn, error) {
 	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -199,7 +210,12 @@ func connect(ctx context.Context, url, name string, q QueueFlags, log *slog.Logg
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if err := workers.Setup(ctx, js, q.topology()); err != nil {
+	setup := workers.Ensure
+	t := workers.DefaultTopology()
+	if q != nil {
+		setup, t = workers.Setup, q.topology()
+	}
+	if err := setup(ctx, js, t); err != nil {
 		nc.Close()
 		return nil, err
 	}
