@@ -30,9 +30,7 @@ func (s StateFlags) open(env *Env, name string) (*conn, func(), error) {
 		}
 		url, stopServer = srv.ClientURL(), srv.Shutdown
 	}
-	var q QueueFlags
-	q.TaskAckWait, q.BatchAckWait, q.MaxDeliver = 2*time.Minute, 5*time.Minute, 5
-	c, err := connect(env.Ctx, url, name, q, env.Log)
+	c, err := dial(env.Ctx, url, name, nil, env.Log)
 	if err != nil {
 		stopServer()
 		return nil, nil, err

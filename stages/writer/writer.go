@@ -165,6 +165,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 		if ok {
 			rec.Release()
 			w.Totals.Duplicates.Add(1)
+			w.log.LogAttrs(ctx, slog.LevelDebug, "batch already in the lake", slog.String("batch", batchID), slog.String("file", file))
 			return p.Ack(ctx)
 		}
 	}
@@ -176,6 +177,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 		w.mu.Unlock()
 		rec.Release()
 		w.Totals.Duplicates.Add(1)
+		w.log.LogAttrs(ctx, slog.LevelDebug, "batch delivered again while buffered", slog.String("batch", batchID))
 		return nil
 	}
 	w.inflight[batchID] = true

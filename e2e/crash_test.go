@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// proc is one entralake process of the crash test.
+type proc struct {
+	name string
+	args []string
+	env  []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	output *bytes.Buffer
+	runs   int
+}
+
+func (p *proc) start(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd := exec.Command(binPath, p.args...)
+	cmd.Env = append(childEnv(), p.env...)
+	if p.output == nil {
+		p.output = new(bytes.Buffer)
+	}
+	fmt.Fprintf(p.output, "--- start %d\n", p.runs+1)
+	cmd.Stdout, cmd.Stderr = p.output, p.output
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	p.cmd, p.done, p.err = cmd, make(chan struct{}), nil
+	p.runs++
+	done := p.done
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(done)
+	}()
+}
+
+// exited reports whether the current run ended, and how.
+func (p *proc) exited() (bool, error) {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	select {
+	case <-done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+func (p *proc) signal(sig syscall.Signal, wait time.Duration) (bool, error) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.err
+	case <-time.After(wait):
+		return false, nil
+	}
+}
+
+func (p *proc) logTail() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(tail(p.output.Bytes(), 3000))
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestCrashRecovery runs nats-server, a lister, two parsers and a writer as
+// separate processes on a replay of >= 100,000 records, SIGKILLs a random
+// stage at random moments at least 20 times (restarting it each time) and
+// restarts the NATS server once; then it checks with DuckDB that every
+// record is in the lake exactly once or in quarantine exactly once.
+func TestCrashRecovery(t *testing.T) {
+	records := 100000
+	if s := os.Getenv("E2E_CRASH_RECORDS"); s != "" {
+		records, _ = strconv.Atoi(s)
+	}
+	const minKills = 20
+	dir := t.TempDir()
+	src, lake, natsDir := filepath.Join(dir, "export"), filepath.Join(dir, "lake"), filepath.Join(dir, "nats")
+	runEntralake(t, "gen", "--records", strconv.Itoa(records), "--out", src, "--seed", "20251127", "--hours", "24")
+	// Bad lines in some blobs: they must end in quarantine, once each.
+	badLines := 0
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || badLines >= 12 {
+			return err
+		}
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		badLines += 2
+		_, err = f.WriteString("this line is not JSON\r\n{\"time\":\"2025-04-11T00:00:00Z\",\"truncated\r\n")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int64(records + badLines)
+
+	port := freePort(t)
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	queue := []string{"ENTRALAKE_TASK_ACK_WAIT=3s", "ENTRALAKE_BATCH_ACK_WAIT=8s", "ENTRALAKE_SHUTDOWN_TIMEOUT=20s", "ENTRALAKE_LOG_FORMAT=text", "ENTRALAKE_LOG_LEVEL=warn"}
+	server := &proc{name: "nats-server", args: []string{"nats-server", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", natsDir}}
+	lister := &proc{name: "lister", args: []string{"lister", "--nats", natsURL, "--source", src, "--once"}, env: queue}
+	parser1 := &proc{name: "parser-1", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
+	parser2 := &proc{name: "parser-2", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
+	writer := &proc{name: "writer", args: []string{"writer", "--nats", natsURL, "--lake", lake, "--roll-age", "1s"}, env: append(queue, os.Getenv("E2E_WRITER_ENV"))}
+	server.start(t)
+	stages := []*proc{writer, parser1, parser2, lister}
+	for _, p := range stages {
+		p.start(t)
+	}
+	all := append([]*proc{server}, stages...)
+	defer func() {
+		for _, p := range all {
+			if ok, _ := p.exited(); !ok {
+				p.signal(syscall.SIGKILL, 5*time.Second)
+			}
+		}
+		if t.Failed() {
+			for _, p := range all {
+				full := filepath.Join(os.TempDir(), "entralake-crash-"+p.name+".log")
+				p.mu.Lock()
+				_ = os.WriteFile(full, p.output.Bytes(), 0o644)
+				p.mu.Unlock()
+				t.Logf("%s output (whole log in %s):\n%s", p.name, full, p.logTail())
+			}
+		}
+	}()
+
+	// Chaos: kill a random stage, restart it; once, kill and restart NATS.
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	kills, restarts, natsRestarts := 0, 0, 0
+	listerDone := false
+	deadline := time.Now().Add(6 * time.Minute)
+	for kills < minKills || !listerDone {
+		if time.Now().After(deadline) {
+			t.Fatalf("chaos did not finish: %d kills, lister done %v", kills, listerDone)
+		}
+		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+		if ok, err := lister.exited(); ok && !listerDone {
+			if err == nil {
+				listerDone = true
+			} else {
+				lister.start(t) // it was killed: list again
+				restarts++
+			}
+		}
+		if kills == minKills/2 && natsRestarts == 0 {
+			server.signal(syscall.SIGKILL, 10*time.Second)
+			time.Sleep(500 * time.Millisecond)
+			server.start(t)
+			natsRestarts++
+			continue
+		}
+		if kills >= minKills {
+			continue
+		}
+		candidates := []*proc{writer, parser1, parser2}
+		if !listerDone {
+			candidates = append(candidates, lister)
+		}
+		p := candidates[rng.IntN(len(candidates))]
+		if ok, _ := p.exited(); ok {
+			continue
+		}
+		if exited, _ := p.signal(syscall.SIGKILL, 10*time.Second); !exited {
+			t.Fatalf("%s survived SIGKILL", p.name)
+		}
+		kills++
+		if p == lister {
+			if ok, err := lister.exited(); ok && err == nil {
+				listerDone = true
+				continue
+			}
+		}
+		p.start(t)
+		restarts++
+	}
+
+	// Wait until everything published is in the lake.
+	if !waitDrained(t, natsURL, 3*time.Minute) {
+		for _, p := range stages {
+			if ok, _ := p.exited(); !ok {
+				p.signal(syscall.SIGQUIT, 5*time.Second) // goroutine dump into its log
+			}
+		}
+		t.FailNow()
+	}
+	// Graceful shutdown: SIGTERM, each stage exits 0.
+	for _, p := range []*proc{parser1, parser2, writer} {
+		exited, err := p.signal(syscall.SIGTERM, 30*time.Second)
+		if !exited || err != nil {
+			t.Errorf("%s after SIGTERM: exited=%v err=%v", p.name, exited, err)
+		}
+	}
+
+	db := openDuckDB(t)
+	rows := countTable(t, db, lake, tableDir)
+	quar := countTable(t, db, lake, quarantineDir)
+	t.Logf("crash test: records=%d rows=%d distinct_ids=%d quarantined=%d kills=%d restarts=%d nats_restarts=%d",
+		total, rows.Rows, rows.RowIDs, quar.Rows, kills, restarts, natsRestarts)
+	fmt.Printf("crash test: records=%d rows=%d distinct_ids=%d quarantined=%d kills=%d restarts=%d nats_restarts=%d\n",
+		total, rows.Rows, rows.RowIDs, quar.Rows, kills, restarts, natsRestarts)
+	if got, want := quar.Rows, int64(badLines); got != want {
+		t.Errorf("quarantined=%d, want %d", got, want)
+	}
+	if got, want := rows.Rows, total-int64(badLines); got != want {
+		t.Errorf("rows=%d, want records-quarantined=%d", got, want)
+	}
+	if rows.RowIDs != rows.Rows {
+		t.Errorf("distinct p_row_id=%d, rows=%d: some record is in the lake twice", rows.RowIDs, rows.Rows)
+	}
+	if quar.RowIDs != quar.Rows {
+		t.Errorf("distinct quarantine ids=%d, records=%d", quar.RowIDs, quar.Rows)
+	}
+	if kills < minKills || natsRestarts != 1 {
+		t.Errorf("kills=%d nats restarts=%d, want >= %d and 1", kills, natsRestarts, minKills)
+	}
+	_ = filepath.WalkDir(lake, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".parquet") {
+			t.Errorf("stray file in the lake: %s", p)
+		}
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".parquet") {
+			t.Errorf("temporary file looks like a lake file: %s", p)
+		}
+		return nil
+	})
+}
+
+// waitDrained polls `entralake status` until, three times in a row, the
+// parsers' and writers' consumers have nothing pending and nothing in flight.
+func waitDrained(t *testing.T, natsURL string, timeout time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	empty := 0
+	var last string
+	for empty < 3 {
+		if time.Now().After(deadline) {
+			t.Errorf("pipeline did not drain in %s; last status:\n%s", timeout, last)
+			return false
+		}
+		time.Sleep(time.Second)
+		cmd := exec.Command(binPath, "status", "--nats", natsURL, "--json")
+		cmd.Env = childEnv()
+		out, err := cmd.Output()
+		last = string(out)
+		if err != nil {
+			empty = 0
+			continue
+		}
+		var st struct {
+			Queue struct {
+				Consumers map[string]struct {
+					Pending  uint64 `json:"pending"`
+					InFlight int    `json:"in_flight"`
+				} `json:"consumers"`
+			} `json:"queue"`
+		}
+		if json.Unmarshal(out, &st) != nil || len(st.Queue.Consumers) != 2 {
+			empty = 0
+			continue
+		}
+		idle := true
+		for _, c := range st.Queue.Consumers {
+			idle = idle && c.Pending == 0 && c.InFlight == 0
+		}
+		if idle {
+			empty++
+		} else {
+			empty = 0
+		}
+	}
+	return true
+}
