@@ -8,3 +8,8 @@ demo:
 	go run ./cmd/entralake run --source testdata/export --lake ./lake --once
 
 .PHONY: test build demo
+
+bench:
+	cd bench && go run .
+
+.PHONY: bench

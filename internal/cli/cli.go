@@ -24,6 +24,7 @@ type CLI struct {
 	Writer     WriterCmd     `cmd:"" help:"Run a writer stage alone: turn batches into Parquet files."`
 	NatsServer NatsServerCmd `cmd:"" name:"nats-server" help:"Run the embedded NATS JetStream server alone, for stages in other processes."`
 	Schema     SchemaCmd     `cmd:"" help:"Print the table's columns and types."`
+	Gen        GenCmd        `cmd:"" help:"Write a synthetic export (realistic records of every category) for benchmarks and tests."`
 	Dlq        DlqCmd        `cmd:"" name:"dlq" help:"List or retry dead letters (tasks and batches that failed every try)."`
 	Status     StatusCmd     `cmd:"" help:"Show queues, dead letters and, per category, the lake's newest event time and lag."`
 }
