@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// buildTestdataLake runs --once on testdata/export and returns the lake.
+func buildTestdataLake(t *testing.T) string {
+	t.Helper()
+	lake := t.TempDir()
+	runOnce(t, absPath(t, testdataExport), lake, t.TempDir())
+	return lake
+}
+
+// TestDuckDBDDL runs the DDL that `entralake ddl --engine duckdb` prints in
+// DuckDB, then queries through the views: row counts, nested access, typed
+// partitions.
+func TestDuckDBDDL(t *testing.T) {
+	lake := buildTestdataLake(t)
+	ddl, _ := runEntralake(t, "ddl", "--engine", "duckdb", "--lake", lake)
+	db := openDuckDB(t)
+	if _, err := db.ExecContext(t.Context(), ddl); err != nil {
+		t.Fatalf("run ddl: %v\n%s", err, ddl)
+	}
+	if got, want := queryInt(t, db, "SELECT count(*) FROM azure_audit"), int64(testdataGood); got != want {
+		t.Errorf("rows in view azure_audit = %d, want %d", got, want)
+	}
+	if got, want := queryInt(t, db, "SELECT count(DISTINCT p_row_id) FROM azure_audit"), int64(testdataGood); got != want {
+		t.Errorf("distinct p_row_id = %d, want %d", got, want)
+	}
+	if got, want := queryInt(t, db, "SELECT count(*) FROM azure_audit_quarantine"), int64(testdataQuarantined); got != want {
+		t.Errorf("rows in view azure_audit_quarantine = %d, want %d", got, want)
+	}
+	var role, upn, dateType, hourType string
+	err := db.QueryRowContext(t.Context(), `
+		SELECT trim(properties.targetResources[1].modifiedProperties[2].newValue, '"'),
+		       properties.initiatedBy."user".userPrincipalName, typeof("date"), typeof("hour")
+		FROM azure_audit WHERE properties.activityDisplayName = 'Add member to role'`).Scan(&role, &upn, &dateType, &hourType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role != "Global Administrator" || upn != "it.admin@fabrikam.example" || dateType != "DATE" || hourType != "INTEGER" {
+		t.Errorf("nested access = %q, %q, partitions %s/%s; want Global Administrator, it.admin@fabrikam.example, DATE/INTEGER", role, upn, dateType, hourType)
+	}
+	// The view's column types are the ones the DDL declares.
+	var level, props string
+	if err := db.QueryRowContext(t.Context(), `SELECT typeof("Level"), typeof(properties.targetResources) FROM azure_audit LIMIT 1`).Scan(&level, &props); err != nil {
+		t.Fatal(err)
+	}
+	if level != "BIGINT" || !strings.HasPrefix(props, "STRUCT(displayName VARCHAR, id VARCHAR, modifiedProperties STRUCT(oldValue VARCHAR") {
+		t.Errorf("types: Level %s, targetResources %s", level, props)
+	}
+}
+
+// scannedFiles returns the "Scanning Files: n/m" of a DuckDB EXPLAIN.
+func scannedFiles(t *testing.T, plan string) (n, total int) {
+	t.Helper()
+	m := regexp.MustCompile(`Scanning Files:\s*(\d+)/(\d+)`).FindStringSubmatch(plan)
+	if m == nil {
+		t.Fatalf("no 'Scanning Files' in plan:\n%s", plan)
+	}
+	n, _ = strconv.Atoi(m[1])
+	total, _ = strconv.Atoi(m[2])
+	return n, total
+}
+
+func explain(t *testing.T, q string) string {
+	t.Helper()
+	return "EXPLAIN " + q
+}
+
+// TestDuckDBFeatures checks what analysts rely on in DuckDB: hive partition
+// pruning, nested field access, list unnesting, json_extract on json
+// columns and timestamp comparisons in UTC.
+func TestDuckDBFeatures(t *testing.T) {
+	lake := buildTestdataLake(t)
+	db := openDuckDB(t)
+	from := readParquet(lake, tableDir)
+
+	t.Run("partition pruning", func(t *testing.T) {
+		for _, q := range []string{
+			"SELECT count(*) FROM " + from + " WHERE category = 'AuditLogs'",
+			"SELECT count(*) FROM " + from + " WHERE \"date\" = '2025-04-14'",
+		} {
+			var key, plan string
+			if err := db.QueryRowContext(t.Context(), explain(t, q)).Scan(&key, &plan); err != nil {
+				t.Fatal(err)
+			}
+			n, total := scannedFiles(t, plan)
+			if n == 0 || n >= total {
+				t.Errorf("%s: scans %d of %d files, want fewer than all", q, n, total)
+			}
+		}
+		if got, want := queryInt(t, db, "SELECT count(*) FROM "+from+" WHERE category = 'AuditLogs'"), int64(11); got != want {
+			t.Errorf("AuditLogs rows = %d, want %d", got, want)
+		}
+	})
+	t.Run("nested access", func(t *testing.T) {
+		if got, want := queryInt(t, db, "SELECT count(*) FROM "+from+" WHERE properties.mfaDetail.authMethod IS NOT NULL"), int64(0); got <= want {
+			t.Errorf("rows with properties.mfaDetail.authMethod = %d, want some", got)
+		}
+		if got, want := queryInt(t, db, `SELECT count(*) FROM `+from+` WHERE properties.initiatedBy."user".userPrincipalName = 'it.admin@fabrikam.example'`), int64(1); got < want {
+			t.Errorf("rows initiated by it.admin = %d, want at least %d", got, want)
+		}
+	})
+	t.Run("unnest", func(t *testing.T) {
+		q := `SELECT count(*) FROM (SELECT unnest(properties.targetResources) AS tr FROM ` + from + ` WHERE category = 'AuditLogs') WHERE tr.type = 'User'`
+		if got := queryInt(t, db, q); got < 2 {
+			t.Errorf("User target resources = %d, want at least 2", got)
+		}
+		q = `SELECT count(*) FROM (SELECT unnest(tr.modifiedProperties) AS mp FROM (SELECT unnest(properties.targetResources) AS tr FROM ` + from + `)) WHERE mp.displayName = 'Role.DisplayName'`
+		if got, want := queryInt(t, db, q), int64(1); got != want {
+			t.Errorf("Role.DisplayName modified properties = %d, want %d", got, want)
+		}
+	})
+	t.Run("json_extract", func(t *testing.T) {
+		q := `SELECT count(*) FROM ` + from + ` WHERE json_extract(properties.status, '$.errorCode')::BIGINT = 50126`
+		if got, want := queryInt(t, db, q), int64(1); got != want {
+			t.Errorf("errorCode 50126 = %d, want %d", got, want)
+		}
+		q = `SELECT count(*) FROM ` + from + ` WHERE json_extract_string(properties.location, '$.countryOrRegion') = 'FR'`
+		if got, want := queryInt(t, db, q), int64(2); got != want {
+			t.Errorf("sign-ins from FR = %d, want %d", got, want)
+		}
+	})
+	t.Run("timestamps in UTC", func(t *testing.T) {
+		// 2025-04-11 18:04:12.12Z is 20:04:12.12 in Paris: comparing with an
+		// explicit offset and with UTC must agree.
+		q := `SELECT count(*) FROM ` + from + ` WHERE "time" = TIMESTAMPTZ '2025-04-11 20:04:12.12+02:00'`
+		if got, want := queryInt(t, db, q), int64(1); got != want {
+			t.Errorf("rows at 20:04:12.12+02:00 = %d, want %d", got, want)
+		}
+		q = `SELECT count(*) FROM ` + from + ` WHERE p_event_time >= TIMESTAMPTZ '2025-04-11 18:00:00Z' AND p_event_time < TIMESTAMPTZ '2025-04-11 19:00:00Z'`
+		if got, want := queryInt(t, db, q), int64(4); got != want {
+			t.Errorf("rows in 18:00-19:00 UTC = %d, want %d", got, want)
+		}
+		q = `SELECT count(*) FROM ` + from + ` WHERE hour(p_event_time) <> CAST("hour" AS INTEGER) OR CAST(p_event_time AS DATE) <> CAST("date" AS DATE)`
+		if got := queryInt(t, db, q); got != 0 {
+			t.Errorf("%d rows whose UTC hour or date differs from their partition", got)
+		}
+	})
+}

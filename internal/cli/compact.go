@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/entralake/entralake/stages/compact"
+	"github.com/entralake/entralake/workers"
+)
+
+// CompactCmd merges the small files of closed partitions.
+type CompactCmd struct {
+	Lake       string `help:"Lake folder." required:"" placeholder:"DIR"`
+	Before     string `help:"Compact partitions whose hour ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
+	TargetSize int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
+	ZstdLevel  int    `help:"Zstandard level of the merged files." default:"3"`
+	Nats       string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
+	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
+	QueueFlags `embed:""`
+}
+
+// Help is shown by `entralake compact --help`.
+func (*CompactCmd) Help() string {
+	return `Merges the Parquet files of each closed partition into files near --target-size.
+Readers see the old files or the new ones, never both: the new partition is
+built aside and swapped in with one atomic rename (Linux). The ledger of the
+writers is updated so that a batch delivered again is still recognised.
+
+An hour is closed when it ended before --before. The default, two hours ago,
+leaves the writers time to close their files (--roll-age, 1m) and Azure time
+to append late records to the hour's blob; a file written into a partition
+during its compaction is kept all the same.
+
+With 'run' on the embedded server, stop it first (the server's state is in
+--data-dir) or point --nats at the server the writers use.
+
+Examples:
+  entralake compact --lake ./lake
+  entralake compact --lake /srv/lake --nats nats://127.0.0.1:4222 --before 2025-04-11T00`
+}
+
+// Run implements the command.
+func (c *CompactCmd) Run(env *Env) error {
+	ctx, log := env.Ctx, env.Log
+	before := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	if c.Before != "" {
+		t, err := parseHour(c.Before)
+		if err != nil {
+			return fmt.Errorf("--before: %w", err)
+		}
+		before = t
+	}
+	lt, err := logType()
+	if err != nil {
+		return err
+	}
+	url := c.Nats
+	if url == "" {
+		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(c.DataDir, "jetstream"), Port: -1})
+		if err != nil {
+			return err
+		}
+		defer s.Shutdown()
+		url = s.ClientURL()
+	}
+	conn, err := connect(ctx, url, "entralake-compact", c.QueueFlags, log)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	ledger, err := workers.NewLedger(ctx, conn.js)
+	if err != nil {
+		return err
+	}
+	comp, err := compact.New(compact.Config{
+		Lake: c.Lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
+		TargetSize: c.TargetSize, ZstdLevel: c.ZstdLevel, Log: log,
+	}, ledger)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	st, err := comp.Run(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "compacted %d partitions before %s in %s: %d files (%s) -> %d files (%s), %d rows; %d unfinished jobs settled\n",
+		st.Partitions, before.Format("2006-01-02T15"), time.Since(start).Round(time.Millisecond),
+		st.FilesIn, humanBytes(st.BytesIn), st.FilesOut, humanBytes(st.BytesOut), st.Rows, st.Recovered)
+	return nil
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/entralake/entralake/internal/ddl"
+)
+
+// DdlCmd prints the statements that register the lake in an engine.
+type DdlCmd struct {
+	Engine string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
+	Lake   string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake" placeholder:"URL"`
+	Table  string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: azure_audit)." placeholder:"NAME"`
+}
+
+// Help is shown by `entralake ddl --help`.
+func (*DdlCmd) Help() string {
+	return `Prints the SQL that registers the lake's two tables (azure_audit and
+azure_audit_quarantine) with their exact column types and hive partitions
+(category, date, hour) in one engine. Nothing is run: pipe it to the engine.
+
+Examples:
+  entralake ddl --engine duckdb --lake ./lake | duckdb lake.db
+  entralake ddl --engine trino --lake s3://bucket/entra/lake --table hive.logs.entra
+  entralake ddl --engine athena --lake s3://bucket/entra/lake
+  entralake ddl --engine spark --lake s3a://bucket/entra/lake
+  entralake ddl --engine snowflake --lake @entra_stage`
+}
+
+// Run implements the command.
+func (c *DdlCmd) Run(env *Env) error {
+	lt, err := logType()
+	if err != nil {
+		return err
+	}
+	lake, err := ddlLake(ddl.Engine(c.Engine), c.Lake)
+	if err != nil {
+		return err
+	}
+	out, err := ddl.Generate(lt, ddl.Engine(c.Engine), ddl.Options{Lake: lake, Table: c.Table})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(env.Stdout, out)
+	return err
+}
+
+// ddlLake turns a local folder into what the engine reads: an absolute path
+// for DuckDB (the DDL may run elsewhere than here), a file:// URL for Spark
+// and Trino. URLs and stages are kept as they are.
+func ddlLake(e ddl.Engine, lake string) (string, error) {
+	if strings.Contains(lake, "://") || strings.HasPrefix(lake, "@") {
+		return lake, nil
+	}
+	switch e {
+	case ddl.DuckDB, ddl.Spark, ddl.Trino:
+		abs, err := filepath.Abs(lake)
+		if err != nil {
+			return "", fmt.Errorf("--lake: %w", err)
+		}
+		if e == ddl.DuckDB {
+			return filepath.ToSlash(abs), nil
+		}
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+	}
+	return lake, nil
+}

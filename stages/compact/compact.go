@@ -1,0 +1,730 @@
+package compact
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/schema"
+)
+
+// Ledger records which lake file holds each batch (workers.Ledger).
+type Ledger interface {
+	Record(ctx context.Context, file string, ids []string) error
+}
+
+// MetaBatches is the Parquet key-value metadata key listing, comma
+// separated, the batch ids a file holds (the writer's writer.MetaBatches).
+const MetaBatches = "entralake.batches"
+
+// Defaults of Config.
+const (
+	DefaultTargetSize   = 256 << 20
+	DefaultRowGroupRows = 128 * 1024
+	// StagingDir is the folder under the lake root that holds the lock and
+	// the job folders.
+	StagingDir = ".compact"
+)
+
+// Step names a point of a partition's compaction, for Config.Hook.
+type Step string
+
+// The steps, in order.
+const (
+	// StepPlanned: the journal is written; nothing else exists yet.
+	StepPlanned Step = "planned"
+	// StepWritten: the new partition content is complete in the staging folder.
+	StepWritten Step = "written"
+	// StepSwapped: the partition folder holds the new files; the staging
+	// folder holds the old ones.
+	StepSwapped Step = "swapped"
+	// StepRecorded: the ledger points at the merged files.
+	StepRecorded Step = "recorded"
+	// StepRestored: files added by writers during the job are back in the
+	// partition; the old files are about to be deleted.
+	StepRestored Step = "restored"
+)
+
+// ErrLocked is returned by Run when another compaction holds the lake.
+var ErrLocked = errors.New("another compaction is running on this lake")
+
+// Config configures a Compactor.
+type Config struct {
+	// Lake is the lake's root folder. Required.
+	Lake string
+	// Tables are the table folders under Lake to compact. Required.
+	Tables []string
+	// Before: a partition is compacted when the time it covers (its hour, or
+	// its day for a partition without hour=) ended at or before Before.
+	// Required.
+	Before time.Time
+	// TargetSize is the size in bytes the merged files aim at (default 256 MiB):
+	// input files are merged in name order while their sum stays at or below it.
+	TargetSize int64
+	// ZstdLevel and RowGroupRows are the Parquet settings of merged files
+	// (defaults 3 and 131072, as the writer's).
+	ZstdLevel    int
+	RowGroupRows int64
+	Mem          memory.Allocator
+	// Hook, when set, is called after each step of each partition. An error
+	// stops the run at once, leaving everything as a crash would (tests use
+	// it to inject crashes).
+	Hook func(step Step, partition string) error
+	Log  *slog.Logger
+}
+
+// Stats count a run's work.
+type Stats struct {
+	Partitions int   // partitions compacted
+	FilesIn    int   // files replaced
+	FilesOut   int   // files written (merged) or kept (linked)
+	Rows       int64 // rows in the merged files
+	BytesIn    int64
+	BytesOut   int64
+	Recovered  int // job folders settled from earlier crashes
+}
+
+// Compactor merges the files of closed partitions.
+type Compactor struct {
+	cfg    Config
+	ledger Ledger
+	log    *slog.Logger
+}
+
+// New returns a Compactor.
+func New(cfg Config, ledger Ledger) (*Compactor, error) {
+	if cfg.Lake == "" || len(cfg.Tables) == 0 || cfg.Before.IsZero() {
+		return nil, errors.New("compact: Lake, Tables and Before are required")
+	}
+	if ledger == nil {
+		return nil, errors.New("compact: no ledger")
+	}
+	if cfg.TargetSize <= 0 {
+		cfg.TargetSize = DefaultTargetSize
+	}
+	if cfg.ZstdLevel == 0 {
+		cfg.ZstdLevel = 3
+	}
+	if cfg.RowGroupRows <= 0 {
+		cfg.RowGroupRows = DefaultRowGroupRows
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.DefaultAllocator
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Compactor{cfg: cfg, ledger: ledger, log: log}, nil
+}
+
+// errCrash marks an error from the hook: stop without any cleanup.
+type errCrash struct{ err error }
+
+func (e *errCrash) Error() string { return "injected crash: " + e.err.Error() }
+func (e *errCrash) Unwrap() error { return e.err }
+
+func (c *Compactor) hook(step Step, partition string) error {
+	if c.cfg.Hook == nil {
+		return nil
+	}
+	if err := c.cfg.Hook(step, partition); err != nil {
+		return &errCrash{err}
+	}
+	return nil
+}
+
+// Run settles the jobs of earlier crashed runs, then compacts every closed
+// partition of the tables.
+func (c *Compactor) Run(ctx context.Context) (Stats, error) {
+	var st Stats
+	staging := filepath.Join(c.cfg.Lake, StagingDir)
+	unlock, err := lock(c.cfg.Lake)
+	if err != nil {
+		return st, fmt.Errorf("compact %s: %w", c.cfg.Lake, err)
+	}
+	defer unlock()
+	// The staging folder goes when it is empty: no hidden leftovers.
+	defer os.Remove(staging)
+
+	jobs, err := os.ReadDir(staging)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("compact: %w", err)
+	}
+	for _, j := range jobs {
+		if !j.IsDir() || !strings.HasPrefix(j.Name(), "job-") {
+			continue
+		}
+		if err := c.settle(ctx, filepath.Join(staging, j.Name())); err != nil {
+			return st, err
+		}
+		st.Recovered++
+	}
+
+	for _, table := range c.cfg.Tables {
+		parts, err := c.closedPartitions(table)
+		if err != nil {
+			return st, err
+		}
+		for _, p := range parts {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			if err := c.partition(ctx, p, &st); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// closedPartitions lists the leaf partition folders of a table (as
+// slash-separated paths from the lake root) whose time ended before Before.
+func (c *Compactor) closedPartitions(table string) ([]string, error) {
+	root := filepath.Join(c.cfg.Lake, table)
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if p != root && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir
+		}
+		rel, err := filepath.Rel(c.cfg.Lake, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		end, ok := partitionEnd(rel)
+		if !ok || end.After(c.cfg.Before) {
+			return nil
+		}
+		if names, err := parquetFiles(p); err == nil && len(names) > 0 {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// partitionEnd returns when the time a partition path covers ends: the end
+// of its hour=, or of its date= when it has no hour.
+func partitionEnd(rel string) (time.Time, bool) {
+	var date, hour string
+	for _, seg := range strings.Split(rel, "/") {
+		switch {
+		case strings.HasPrefix(seg, "date="):
+			date = seg[5:]
+		case strings.HasPrefix(seg, "hour="):
+			hour = seg[5:]
+		}
+	}
+	if date == "" {
+		return time.Time{}, false
+	}
+	if hour == "" {
+		d, err := time.Parse("2006-01-02", date)
+		return d.Add(24 * time.Hour), err == nil
+	}
+	t, err := time.Parse("2006-01-02 15", date+" "+hour)
+	return t.Add(time.Hour), err == nil
+}
+
+// parquetFiles lists the visible Parquet files of a folder, sorted.
+func parquetFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".parquet") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// journal is a job's job.json.
+type journal struct {
+	// Partition is the partition folder, slash-separated from the lake root.
+	Partition string `json:"partition"`
+	// Inputs are the files of the partition when the job was planned.
+	Inputs []string `json:"inputs"`
+	// Outputs are the new partition's files.
+	Outputs []output `json:"outputs"`
+}
+
+// output is one file of the new partition: merged from several inputs, or
+// one input kept as it is (a hard link).
+type output struct {
+	Name   string   `json:"name"`
+	Inputs []string `json:"inputs"`
+	Rows   int64    `json:"rows"`
+	IDs    []string `json:"ids"`
+}
+
+func (o output) merged() bool { return len(o.Inputs) > 1 }
+
+// inputFile is what planning reads of an input file.
+type inputFile struct {
+	name   string
+	size   int64
+	rows   int64
+	ids    []string
+	schema *arrow.Schema
+}
+
+// partition compacts one partition.
+func (c *Compactor) partition(ctx context.Context, rel string, st *Stats) error {
+	dir := filepath.Join(c.cfg.Lake, filepath.FromSlash(rel))
+	names, err := parquetFiles(dir)
+	if err != nil || len(names) < 2 {
+		return err
+	}
+	inputs := make([]inputFile, 0, len(names))
+	for _, n := range names {
+		in, err := c.readFooter(filepath.Join(dir, n))
+		if err != nil {
+			return fmt.Errorf("compact %s: %w", rel, err)
+		}
+		in.name = n
+		inputs = append(inputs, in)
+	}
+	for _, in := range inputs[1:] {
+		if !in.schema.Equal(inputs[0].schema) {
+			c.log.Warn("partition not compacted: its files have different schemas", "partition", rel, "file", in.name)
+			return nil
+		}
+	}
+	outs := c.plan(inputs)
+	if !slices.ContainsFunc(outs, output.merged) {
+		return nil
+	}
+	j := journal{Partition: rel, Inputs: names, Outputs: outs}
+	jobDir := filepath.Join(c.cfg.Lake, StagingDir, "job-"+randomHex())
+	err = c.run(ctx, jobDir, j, inputs)
+	var crash *errCrash
+	if err != nil && !errors.As(err, &crash) {
+		// Leave the lake as consistent as the job's state allows.
+		if serr := c.settle(ctx, jobDir); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("compact %s: %w", rel, err)
+	}
+	st.Partitions++
+	st.FilesIn += len(names)
+	st.FilesOut += len(outs)
+	for _, in := range inputs {
+		st.BytesIn += in.size
+	}
+	for _, o := range outs {
+		st.Rows += o.Rows
+		if info, err := os.Stat(filepath.Join(dir, o.Name)); err == nil {
+			st.BytesOut += info.Size()
+		}
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "partition compacted", slog.String("partition", rel),
+		slog.Int("files_in", len(names)), slog.Int("files_out", len(outs)))
+	return nil
+}
+
+// plan groups the inputs, in name order, into outputs whose inputs sum to
+// at most TargetSize (a bigger input is an output of its own).
+func (c *Compactor) plan(inputs []inputFile) []output {
+	var outs []output
+	var cur []inputFile
+	var size int64
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		o := output{}
+		for _, in := range cur {
+			o.Inputs = append(o.Inputs, in.name)
+			o.Rows += in.rows
+			o.IDs = append(o.IDs, in.ids...)
+		}
+		if len(cur) == 1 {
+			o.Name = cur[0].name
+		} else {
+			o.Name = fileName(o.IDs, o.Inputs)
+		}
+		outs = append(outs, o)
+		cur, size = nil, 0
+	}
+	for _, in := range inputs {
+		if len(cur) > 0 && size+in.size > c.cfg.TargetSize {
+			flush()
+		}
+		cur = append(cur, in)
+		size += in.size
+	}
+	flush()
+	return outs
+}
+
+// fileName names a merged file as the writer names its files, after the
+// batches it holds (so a re-run of the same job writes the same name); a
+// file without batch ids is named after its inputs.
+func fileName(ids, inputs []string) string {
+	s := slices.Clone(ids)
+	if len(s) == 0 {
+		s = slices.Clone(inputs)
+	}
+	slices.Sort(s)
+	h := sha256.New()
+	for _, id := range s {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return "part-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".parquet"
+}
+
+// run does one job: journal, new content, swap, then finish.
+func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []inputFile) error {
+	if err := os.MkdirAll(filepath.Dir(jobDir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(jobDir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJournal(jobDir, j); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(jobDir)); err != nil {
+		return err
+	}
+	if err := c.hook(StepPlanned, j.Partition); err != nil {
+		return err
+	}
+	dir := filepath.Join(c.cfg.Lake, filepath.FromSlash(j.Partition))
+	newDir := filepath.Join(jobDir, "new")
+	if err := os.Mkdir(newDir, 0o755); err != nil {
+		return err
+	}
+	byName := map[string]inputFile{}
+	for _, in := range inputs {
+		byName[in.name] = in
+	}
+	for _, o := range j.Outputs {
+		if !o.merged() {
+			if err := os.Link(filepath.Join(dir, o.Name), filepath.Join(newDir, o.Name)); err != nil {
+				return fmt.Errorf("keep %s: %w", o.Name, err)
+			}
+			continue
+		}
+		var paths []string
+		for _, n := range o.Inputs {
+			paths = append(paths, filepath.Join(dir, n))
+		}
+		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(newDir); err != nil {
+		return err
+	}
+	if err := c.hook(StepWritten, j.Partition); err != nil {
+		return err
+	}
+	if err := exchange(newDir, dir); err != nil {
+		return fmt.Errorf("swap %s: %w", j.Partition, err)
+	}
+	if err := errors.Join(syncDir(filepath.Dir(dir)), syncDir(jobDir)); err != nil {
+		return err
+	}
+	if err := c.hook(StepSwapped, j.Partition); err != nil {
+		return err
+	}
+	return c.finish(ctx, jobDir, j)
+}
+
+// finish completes a swapped job: ledger, late files, old files.
+func (c *Compactor) finish(ctx context.Context, jobDir string, j journal) error {
+	dir := filepath.Join(c.cfg.Lake, filepath.FromSlash(j.Partition))
+	for _, o := range j.Outputs {
+		if !o.merged() || len(o.IDs) == 0 {
+			continue
+		}
+		if err := c.ledger.Record(ctx, j.Partition+"/"+o.Name, o.IDs); err != nil {
+			return fmt.Errorf("record batches of %s/%s: %w", j.Partition, o.Name, err)
+		}
+	}
+	if err := c.hook(StepRecorded, j.Partition); err != nil {
+		return err
+	}
+	// A writer may have added a file to the partition between the listing
+	// and the swap: it is now among the old files. Put it back.
+	oldDir := filepath.Join(jobDir, "new")
+	late, err := parquetFiles(oldDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	moved := false
+	for _, n := range late {
+		if slices.Contains(j.Inputs, n) {
+			continue
+		}
+		err := renameNoReplace(filepath.Join(oldDir, n), filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrExist) {
+			continue // the same batches under the same name: already there
+		}
+		if err != nil {
+			return fmt.Errorf("restore %s: %w", n, err)
+		}
+		moved = true
+		c.log.LogAttrs(ctx, slog.LevelInfo, "file written during compaction kept", slog.String("partition", j.Partition), slog.String("file", n))
+	}
+	if moved {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	if err := c.hook(StepRestored, j.Partition); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(jobDir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(jobDir))
+}
+
+// settle resolves a job folder left by a crash (or by a failed job): before
+// the swap it is deleted, after it the job is finished.
+func (c *Compactor) settle(ctx context.Context, jobDir string) error {
+	data, err := os.ReadFile(filepath.Join(jobDir, "job.json"))
+	var j journal
+	if err == nil {
+		err = json.Unmarshal(data, &j)
+	}
+	if err != nil || j.Partition == "" {
+		// No complete journal: the job never got to its swap.
+		if err := os.RemoveAll(jobDir); err != nil {
+			return fmt.Errorf("remove %s: %w", jobDir, err)
+		}
+		return syncDir(filepath.Dir(jobDir))
+	}
+	dir := filepath.Join(c.cfg.Lake, filepath.FromSlash(j.Partition))
+	swapped := true
+	for _, o := range j.Outputs {
+		if !o.merged() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, o.Name)); err != nil {
+			swapped = false
+		}
+	}
+	if !swapped {
+		c.log.LogAttrs(ctx, slog.LevelInfo, "unfinished compaction rolled back", slog.String("partition", j.Partition))
+		if err := os.RemoveAll(jobDir); err != nil {
+			return fmt.Errorf("remove %s: %w", jobDir, err)
+		}
+		return syncDir(filepath.Dir(jobDir))
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "unfinished compaction completed", slog.String("partition", j.Partition))
+	return c.finish(ctx, jobDir, j)
+}
+
+func writeJournal(jobDir string, j journal) error {
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(jobDir, ".job.json.tmp")
+	if err := writeSynced(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(jobDir, "job.json")); err != nil {
+		return err
+	}
+	return syncDir(jobDir)
+}
+
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func randomHex() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// readFooter reads an input file's size, rows, batch ids and Arrow schema.
+func (c *Compactor) readFooter(path string) (inputFile, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return inputFile{}, err
+	}
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return inputFile{}, fmt.Errorf("open %s: %w", filepath.Base(path), err)
+	}
+	defer r.Close()
+	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, c.cfg.Mem)
+	if err != nil {
+		return inputFile{}, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return inputFile{}, fmt.Errorf("schema of %s: %w", filepath.Base(path), err)
+	}
+	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil)}
+	if v := r.MetaData().KeyValueMetadata().FindValue(MetaBatches); v != nil && *v != "" {
+		in.ids = strings.Split(*v, ",")
+	}
+	return in, nil
+}
+
+// properties are the writer's Parquet settings (stages/writer), so that a
+// merged file is as engine-safe as the files it replaces.
+func (c *Compactor) properties() *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithAllocator(c.cfg.Mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(c.cfg.ZstdLevel),
+		parquet.WithMaxRowGroupLength(c.cfg.RowGroupRows),
+		parquet.WithStats(true),
+		parquet.WithPageIndexEnabled(true),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryFor(schema.ColRowID, false),
+		parquet.WithCreatedBy("entralake"),
+	)
+}
+
+// merge writes the rows of paths, in order, into one file at out (through
+// a hidden temporary name, synced), with the union of their batch ids.
+func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output) error {
+	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
+	if err != nil {
+		return fail(fmt.Errorf("start %s: %w", o.Name, err))
+	}
+	var rows int64
+	for _, p := range paths {
+		n, err := c.copyRows(ctx, p, fw, sc)
+		if err != nil {
+			return fail(fmt.Errorf("merge %s into %s: %w", filepath.Base(p), o.Name, err))
+		}
+		rows += n
+	}
+	if rows != o.Rows {
+		return fail(fmt.Errorf("merge into %s: read %d rows, the inputs' footers say %d", o.Name, rows, o.Rows))
+	}
+	if err := fw.AppendKeyValueMetadata(MetaBatches, strings.Join(o.IDs, ",")); err != nil {
+		return fail(err)
+	}
+	if err := fw.Close(); err != nil {
+		return fail(fmt.Errorf("finish %s: %w", o.Name, err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// copyRows appends the rows of one file to fw.
+func (c *Compactor) copyRows(ctx context.Context, path string, fw *pqarrow.FileWriter, sc *arrow.Schema) (int64, error) {
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, c.cfg.Mem)
+	if err != nil {
+		return 0, err
+	}
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rr.Release()
+	var n int64
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		batch := array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
+		err := fw.WriteBuffered(batch)
+		batch.Release()
+		if err != nil {
+			return n, err
+		}
+		n += rec.NumRows()
+	}
+	return n, rr.Err()
+}
+
+// writerOnly hides Close, so that closing the Parquet writer leaves the
+// file open for Sync.
+type writerOnly struct{ f *os.File }
+
+func (w writerOnly) Write(b []byte) (int, error) { return w.f.Write(b) }
