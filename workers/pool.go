@@ -10,8 +10,31 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 )
+
+// Metrics of every pool, labelled by consumer.
+var (
+	meter       = otel.Meter("github.com/entralake/entralake/workers")
+	mHandleTime metric.Float64Histogram
+	mOutcomes   metric.Int64Counter
+	mAckTime    metric.Float64Histogram
+)
+
+func init() {
+	mHandleTime, _ = meter.Float64Histogram("entralake_message_processing_seconds",
+		metric.WithDescription("Time a handler spent on one message."), metric.WithUnit("s"))
+	mOutcomes, _ = meter.Int64Counter("entralake_messages_total",
+		metric.WithDescription("Messages handled, by consumer and outcome (ack, deferred, retry, dead_letter)."))
+	mAckTime, _ = meter.Float64Histogram("entralake_ack_seconds",
+		metric.WithDescription("Time to get an ack confirmed by the server."), metric.WithUnit("s"))
+}
 
 // Handler does the work of one message. A nil error acks it.
 type Handler interface {
@@ -82,6 +105,7 @@ func WithDrainTimeout(d time.Duration) Option {
 type Pool struct {
 	js          jetstream.JetStream
 	cons        jetstream.Consumer
+	name        string
 	h           Handler
 	log         *slog.Logger
 	concurrency int
@@ -93,6 +117,9 @@ type Pool struct {
 // NewPool returns a Pool; js is used to publish dead letters.
 func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ...Option) (*Pool, error) {
 	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second}
+	if cons != nil {
+		p.name = cons.CachedInfo().Name
+	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, err
@@ -136,6 +163,12 @@ func (p *Pool) Run(ctx context.Context) error {
 }
 
 func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
+	// The trace started by the publisher goes on in this handler.
+	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(msg.Headers()))
+	ctx, span := otel.Tracer("github.com/entralake/entralake/workers").Start(ctx, p.name+" handle",
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.destination.name", msg.Subject())))
+	defer span.End()
+	start := time.Now()
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(p.inProgress)
@@ -151,21 +184,30 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
 	}()
 	err := p.h.Handle(ctx, msg)
 	close(done)
-	p.settle(ctx, msg, err)
+	attrs := metric.WithAttributes(attribute.String("consumer", p.name))
+	mHandleTime.Record(ctx, time.Since(start).Seconds(), attrs)
+	outcome := p.settle(ctx, msg, err)
+	mOutcomes.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", p.name), attribute.String("outcome", outcome)))
+	if outcome == "retry" || outcome == "dead_letter" {
+		span.SetStatus(codes.Error, err.Error())
+	}
 }
 
-// settle acks, naks or terminates msg after its handler returned err.
-func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) {
+// settle acks, naks or terminates msg after its handler returned err, and
+// says which.
+func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	var deferred interface{ Deferred() bool }
 	var permanent interface{ Permanent() bool }
 	switch {
 	case err == nil:
+		start := time.Now()
 		if aerr := msg.DoubleAck(ctx); aerr != nil {
 			p.log.LogAttrs(ctx, slog.LevelWarn, "ack failed; the message will be redelivered", slog.String("subject", msg.Subject()), slog.Any("err", aerr))
 		}
-		return
+		mAckTime.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("consumer", p.name)))
+		return "ack"
 	case errors.As(err, &deferred) && deferred.Deferred():
-		return
+		return "deferred"
 	}
 	md, _ := msg.Metadata()
 	var delivered uint64 = 1
@@ -174,11 +216,12 @@ func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) {
 	}
 	if (errors.As(err, &permanent) && permanent.Permanent()) || delivered >= uint64(p.maxDeliver) {
 		p.deadLetter(ctx, msg, err, delivered)
-		return
+		return "dead_letter"
 	}
 	delay := backoff(delivered)
 	p.log.LogAttrs(ctx, slog.LevelWarn, "message failed; retrying", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Duration("delay", delay), slog.Any("err", err))
 	_ = msg.NakWithDelay(delay)
+	return "retry"
 }
 
 // Headers of a dead letter, besides the original message's headers.

@@ -19,15 +19,16 @@ import (
 
 // RunCmd runs the whole pipeline in one process.
 type RunCmd struct {
-	SourceFlags `embed:""`
-	ListerFlags `embed:""`
-	ParserFlags `embed:""`
-	WriterFlags `embed:""`
-	QueueFlags  `embed:""`
-	Once        bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
-	DataDir     string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
-	Nats        string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
-	Writers     int    `help:"Batch messages taken at once by the writer." default:"4"`
+	SourceFlags  `embed:""`
+	ListerFlags  `embed:""`
+	ParserFlags  `embed:""`
+	WriterFlags  `embed:""`
+	QueueFlags   `embed:""`
+	MetricsFlags `embed:""`
+	Once         bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
+	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
+	Nats         string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
+	Writers      int    `help:"Batch messages taken at once by the writer." default:"4"`
 }
 
 // Help is shown by `entralake run --help`.
@@ -65,7 +66,14 @@ func (r *RunCmd) Run(env *Env) error {
 		defer s.Shutdown()
 		url = s.ClientURL()
 	}
-	c, err := connect(ctx, url, "entralake-run", r.QueueFlags, log)
+	var c *conn
+	var lake writer.Lake
+	obs, err := observe(env, "run", r.MetricsFlags, readyLake(readyNATS(&c), func() writer.Lake { return lake }))
+	if err != nil {
+		return err
+	}
+	defer obs.close(ctx)
+	c, err = connect(ctx, url, "entralake-run", r.QueueFlags, log)
 	if err != nil {
 		return err
 	}
@@ -78,12 +86,16 @@ func (r *RunCmd) Run(env *Env) error {
 	if r.Once {
 		idle = 300 * time.Millisecond
 	}
-	w, err := newWriter(ctx, c, r.WriterFlags, idle, log)
+	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, log)
 	if err != nil {
 		return err
 	}
+	lake = wl
 	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, r.Once, log)
 	if err != nil {
+		return err
+	}
+	if err := errors.Join(obs.lister(l), obs.parser(ph), obs.writer(w), obs.queue(c)); err != nil {
 		return err
 	}
 
@@ -164,11 +176,12 @@ func printSummary(env *Env, blobs int64, ph *parser.Handler, w *writer.Writer, e
 
 // ListerCmd runs the lister stage.
 type ListerCmd struct {
-	SourceFlags `embed:""`
-	ListerFlags `embed:""`
-	NatsFlags   `embed:""`
-	QueueFlags  `embed:""`
-	Once        bool `help:"List once, publish the tasks and exit (blobs are read to their end)."`
+	SourceFlags  `embed:""`
+	ListerFlags  `embed:""`
+	NatsFlags    `embed:""`
+	QueueFlags   `embed:""`
+	MetricsFlags `embed:""`
+	Once         bool `help:"List once, publish the tasks and exit (blobs are read to their end)."`
 }
 
 // Help is shown by `entralake lister --help`.
@@ -185,13 +198,22 @@ func (lc *ListerCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect(env.Ctx, lc.Nats, "entralake-lister", lc.QueueFlags, env.Log)
+	var c *conn
+	obs, err := observe(env, "lister", lc.MetricsFlags, readyNATS(&c))
+	if err != nil {
+		return err
+	}
+	defer obs.close(env.Ctx)
+	c, err = connect(env.Ctx, lc.Nats, "entralake-lister", lc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
 	defer c.close()
 	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, lc.Once, env.Log)
 	if err != nil {
+		return err
+	}
+	if err := errors.Join(obs.lister(l), obs.queue(c)); err != nil {
 		return err
 	}
 	if lc.Once {
@@ -207,10 +229,11 @@ func (lc *ListerCmd) Run(env *Env) error {
 
 // ParserCmd runs a parser stage.
 type ParserCmd struct {
-	SourceFlags `embed:""`
-	ParserFlags `embed:""`
-	NatsFlags   `embed:""`
-	QueueFlags  `embed:""`
+	SourceFlags  `embed:""`
+	ParserFlags  `embed:""`
+	NatsFlags    `embed:""`
+	QueueFlags   `embed:""`
+	MetricsFlags `embed:""`
 }
 
 // Help is shown by `entralake parser --help`.
@@ -228,7 +251,13 @@ func (pc *ParserCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect(env.Ctx, pc.Nats, "entralake-parser", pc.QueueFlags, env.Log)
+	var c *conn
+	obs, err := observe(env, "parser", pc.MetricsFlags, readyNATS(&c))
+	if err != nil {
+		return err
+	}
+	defer obs.close(env.Ctx)
+	c, err = connect(env.Ctx, pc.Nats, "entralake-parser", pc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
@@ -237,16 +266,20 @@ func (pc *ParserCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
+	if err := errors.Join(obs.parser(ph), obs.queue(c)); err != nil {
+		return err
+	}
 	env.Log.Info("parser started", "concurrency", pc.concurrency())
 	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), pc.QueueFlags, env.Log)
 }
 
 // WriterCmd runs a writer stage.
 type WriterCmd struct {
-	WriterFlags `embed:""`
-	NatsFlags   `embed:""`
-	QueueFlags  `embed:""`
-	Batches     int `help:"Batch messages taken at once." default:"4"`
+	WriterFlags  `embed:""`
+	NatsFlags    `embed:""`
+	QueueFlags   `embed:""`
+	MetricsFlags `embed:""`
+	Batches      int `help:"Batch messages taken at once." default:"4"`
 }
 
 // Help is shown by `entralake writer --help`.
@@ -260,13 +293,24 @@ Example:
 
 // Run implements the command.
 func (wc *WriterCmd) Run(env *Env) error {
-	c, err := connect(env.Ctx, wc.Nats, "entralake-writer", wc.QueueFlags, env.Log)
+	var c *conn
+	var lake writer.Lake
+	obs, err := observe(env, "writer", wc.MetricsFlags, readyLake(readyNATS(&c), func() writer.Lake { return lake }))
+	if err != nil {
+		return err
+	}
+	defer obs.close(env.Ctx)
+	c, err = connect(env.Ctx, wc.Nats, "entralake-writer", wc.QueueFlags, env.Log)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	w, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, env.Log)
+	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, env.Log)
 	if err != nil {
+		return err
+	}
+	lake = wl
+	if err := errors.Join(obs.writer(w), obs.queue(c)); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))

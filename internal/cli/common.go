@@ -264,16 +264,16 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 		From: from, To: to, Once: once, Recent: lf.Recent}, src, off, c.js, log), nil
 }
 
-func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, error) {
+func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
 	lake, err := openLake(ctx, wf, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ledger, err := workers.NewLedger(ctx, c.js)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return writer.New(wf.config(idle), lake, ledger, log), nil
+	return writer.New(wf.config(idle), lake, ledger, log), lake, nil
 }
 
 func humanBytes(n int64) string {

@@ -14,6 +14,10 @@ import (
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Blob is one blob as listed.
@@ -252,8 +256,12 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 	if err != nil {
 		return err
 	}
+	ctx, span := otel.Tracer("github.com/entralake/entralake/stages/lister").Start(ctx, "lister publish",
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.String("blob", t.Path()), attribute.Int64("start", t.Start), attribute.Int64("end", t.End)))
+	defer span.End()
 	m := nats.NewMsg(l.cfg.Subject)
 	m.Data = data
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(m.Header))
 	if _, err := l.pub.PublishMsg(ctx, m, jetstream.WithMsgID(t.ID())); err != nil {
 		return fmt.Errorf("publish task for %s: %w", t.Path(), err)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // BlobReader streams a byte range of a blob.
@@ -51,12 +53,13 @@ type Totals struct {
 // Handler parses one task per message and publishes its batches; the task is
 // acked (by the caller) only after every batch is stored by JetStream.
 type Handler struct {
-	cfg    HandlerConfig
-	reader BlobReader
-	pub    Publisher
-	log    *slog.Logger
-	mu     sync.Mutex
-	free   []*Parser
+	cfg      HandlerConfig
+	reader   BlobReader
+	pub      Publisher
+	log      *slog.Logger
+	mu       sync.Mutex
+	free     []*Parser
+	byReason map[string]int64
 	// Totals counts finished tasks.
 	Totals Totals
 }
@@ -73,6 +76,18 @@ func NewHandler(cfg HandlerConfig, r BlobReader, pub Publisher, log *slog.Logger
 		log = slog.Default()
 	}
 	return &Handler{cfg: cfg, reader: r, pub: pub, log: log}, nil
+}
+
+// QuarantinedByReason returns the quarantined records of finished tasks by
+// ReasonKind.
+func (h *Handler) QuarantinedByReason() map[string]int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]int64, len(h.byReason))
+	for k, n := range h.byReason {
+		out[k] = n
+	}
+	return out
 }
 
 // permanentError marks a task that can never succeed.
@@ -98,6 +113,16 @@ func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 	h.Totals.Quarantined.Add(st.Quarantined)
 	h.Totals.Mismatches.Add(st.Mismatches)
 	h.Totals.Bytes.Add(st.Bytes)
+	if len(st.ByReason) > 0 {
+		h.mu.Lock()
+		if h.byReason == nil {
+			h.byReason = map[string]int64{}
+		}
+		for k, n := range st.ByReason {
+			h.byReason[k] += n
+		}
+		h.mu.Unlock()
+	}
 	h.log.LogAttrs(ctx, slog.LevelDebug, "task parsed", slog.String("blob", t.Path()), slog.Int64("start", t.Start), slog.Int64("end", t.End),
 		slog.Int64("records", st.Records), slog.Int64("quarantined", st.Quarantined))
 	return nil
@@ -189,6 +214,7 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	m.Header.Set(schema.HeaderTask, taskID)
 	m.Header.Set(schema.HeaderRows, strconv.FormatInt(rec.NumRows(), 10))
 	m.Data = data
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(m.Header))
 	if _, err := h.pub.PublishMsg(ctx, m, jetstream.WithMsgID(batchID)); err != nil {
 		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
 	}

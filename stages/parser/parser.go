@@ -70,6 +70,8 @@ type Stats struct {
 	Quarantined int64 // records quarantined
 	Mismatches  int64 // values kept in the extra column instead of their own
 	Bytes       int64 // input bytes consumed
+	// ByReason counts quarantined records by ReasonKind.
+	ByReason map[string]int64
 	// Consumed is the offset after the last byte consumed: the next task for
 	// the blob starts here. Less than the range's end when the range ended
 	// inside a line of a growing blob.
@@ -354,6 +356,25 @@ var (
 
 func isEOF(err error) bool { return err == io.EOF }
 
+// ReasonKind sorts a quarantine reason into a few kinds, for metrics:
+// truncated_json, invalid_json, too_long, missing_required, bad_time,
+// not_an_object.
+func ReasonKind(reason string) string {
+	for _, k := range []struct{ prefix, kind string }{
+		{"truncated JSON", "truncated_json"},
+		{"invalid JSON", "invalid_json"},
+		{"line of", "too_long"},
+		{"missing required", "missing_required"},
+		{"unusable event time", "bad_time"},
+		{"the JSON value is", "not_an_object"},
+	} {
+		if strings.HasPrefix(reason, k.prefix) {
+			return k.kind
+		}
+	}
+	return "other"
+}
+
 // reasonFor turns a decoding error into a reason a person can act on.
 func reasonFor(err error) string {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -557,6 +578,10 @@ func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason str
 	appendOptString(c[3].(*array.StringBuilder), p.task.SourceID)
 	appendOptString(c[4].(*array.StringBuilder), p.task.SourceLabel)
 	appendSourceFile(c[5].(*array.StructBuilder), p.task.Path(), off, index)
+	if p.stats.ByReason == nil {
+		p.stats.ByReason = map[string]int64{}
+	}
+	p.stats.ByReason[ReasonKind(reason)]++
 	if p.hint != "" {
 		reason += "; " + p.hint
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -25,6 +26,9 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Ledger remembers which lake file holds each batch, so that a batch
@@ -70,6 +74,8 @@ type Config struct {
 // Pending is a message whose batch is buffered: it is acked once the file
 // holding it is in the lake, and nak'ed if writing fails.
 type Pending struct {
+	// Ctx carries the batch's trace: the file's commit is recorded in it.
+	Ctx   context.Context
 	Ack   func(ctx context.Context) error
 	Nak   func() error
 	Touch func() error
@@ -93,6 +99,7 @@ type Writer struct {
 	parts    map[string]*part
 	inflight map[string]bool
 	buffered int64 // Arrow bytes over all parts
+	newest   map[string]time.Time
 	lastAdd  time.Time
 	flushing sync.WaitGroup
 
@@ -277,6 +284,55 @@ func (w *Writer) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
+// noteNewest records the newest event time written per category.
+func (w *Writer) noteNewest(pt *part) {
+	cat, ok := strings.CutPrefix(strings.SplitN(pt.partition, "/", 2)[0], "category=")
+	if !ok {
+		return
+	}
+	var newest int64
+	found := false
+	for _, r := range pt.recs {
+		idx := r.Schema().FieldIndices(schema.ColEventTime)
+		if len(idx) == 0 {
+			return
+		}
+		col, ok := r.Column(idx[0]).(*array.Timestamp)
+		if !ok {
+			return
+		}
+		for i := 0; i < col.Len(); i++ {
+			if col.IsValid(i) && (!found || int64(col.Value(i)) > newest) {
+				newest, found = int64(col.Value(i)), true
+			}
+		}
+	}
+	if !found {
+		return
+	}
+	t := time.UnixMicro(newest).UTC()
+	w.mu.Lock()
+	if w.newest == nil {
+		w.newest = map[string]time.Time{}
+	}
+	if t.After(w.newest[cat]) {
+		w.newest[cat] = t
+	}
+	w.mu.Unlock()
+}
+
+// Newest returns, per category, the newest event time this writer has put
+// in the lake.
+func (w *Writer) Newest() map[string]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]time.Time, len(w.newest))
+	for k, v := range w.newest {
+		out[k] = v
+	}
+	return out
+}
+
 // detach takes pt out of the buffer (w.mu held); its bytes stop counting
 // against MaxBuffered once its file is written.
 func (w *Writer) detach(pt *part) {
@@ -329,6 +385,14 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 	w.Totals.Bytes.Add(n)
 	w.Totals.Rows.Add(pt.rows)
 	w.Totals.Batches.Add(int64(len(pt.ids)))
+	w.noteNewest(pt)
+	for _, p := range pt.pending {
+		if p.Ctx != nil {
+			_, span := otel.Tracer("github.com/entralake/entralake/stages/writer").Start(p.Ctx, "writer commit",
+				trace.WithAttributes(attribute.String("file", rel), attribute.Int64("rows", pt.rows)))
+			span.End()
+		}
+	}
 	w.log.LogAttrs(ctx, slog.LevelDebug, "lake file written", slog.String("file", rel), slog.Int64("rows", pt.rows), slog.Int64("bytes", n))
 	for _, p := range pt.pending {
 		if err := p.Ack(ctx); err != nil {
@@ -487,6 +551,7 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
 	}
 	err = w.Add(ctx, table, partition, id, rec, Pending{
+		Ctx:   ctx,
 		Ack:   msg.DoubleAck,
 		Nak:   func() error { return msg.NakWithDelay(time.Second) },
 		Touch: msg.InProgress,
