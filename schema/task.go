@@ -54,4 +54,7 @@ const (
 	HeaderTask = "Entralake-Task"
 	// HeaderRows is the number of rows in the batch.
 	HeaderRows = "Entralake-Rows"
+	// HeaderLast is set on the batches of a task's last chunk: the task
+	// adds nothing more to their partitions.
+	HeaderLast = "Entralake-Last"
 )

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -16,7 +18,8 @@ import (
 
 // CLI is the command tree.
 type CLI struct {
-	Log LogFlags `embed:""`
+	Log         LogFlags `embed:""`
+	MemoryLimit int64    `help:"Soft limit of the Go heap in bytes: the garbage collector works harder near it, keeping the process small (0: none; GOMEMLIMIT, when set, wins)." default:"419430400"`
 
 	Run        RunCmd        `cmd:"" help:"Run lister, parsers and writer in one process (embedded JetStream by default)."`
 	Lister     ListerCmd     `cmd:"" help:"Run the lister stage alone: publish tasks for new blob bytes."`
@@ -76,6 +79,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
+		if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(c.MemoryLimit)
+		}
 		log, err := c.Log.logger(stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "entralake:", err)

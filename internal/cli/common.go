@@ -162,7 +162,8 @@ type WriterFlags struct {
 }
 
 func (f WriterFlags) config(idle time.Duration) writer.Config {
-	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, IdleFlush: idle, ZstdLevel: f.ZstdLevel, Concurrency: f.WriterFiles}
+	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, IdleFlush: idle, FlushAtTaskEnd: idle > 0,
+		ZstdLevel: f.ZstdLevel, Concurrency: f.WriterFiles}
 }
 
 // conn is a connection to JetStream with the topology set up.

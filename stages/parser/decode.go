@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -56,6 +57,8 @@ type node struct {
 	exact    map[string]int
 	fold     map[string]int
 	seen     []bool
+	foldName [][]byte // name of a child first matched by letter case only
+	folded   []bool
 	elem     *node
 }
 
@@ -118,6 +121,8 @@ func (n *node) setChildren(children []*node) {
 		}
 	}
 	n.seen = make([]bool, len(children))
+	n.foldName = make([][]byte, len(children))
+	n.folded = make([]bool, len(children))
 }
 
 // bind attaches b, the builder of n's Arrow type, to n and its descendants.
@@ -239,19 +244,25 @@ func (r *rowState) reset() {
 // decoder decodes records into the builders of one batch.
 type decoder struct {
 	dec     *jsontext.Decoder
+	buf     bytes.Buffer
 	opts    []jsontext.Options
 	row     rowState
 	name    []byte
 	scratch []byte
 	fold    []byte
 	compact []byte
+	unk     []span // names not in the schema, of the objects being decoded
+	unkText []byte
 }
+
+// errDuplicateName reports an object with the same member name twice.
+var errDuplicateName = errors.New("duplicate object member name")
 
 // newDecoder returns a decoder. jsontext limits nesting to 10000 levels and
 // rejects duplicate object names and invalid UTF-8: such records are
 // quarantined with the decoder's reason.
 func newDecoder() *decoder {
-	return &decoder{dec: jsontext.NewDecoder(bytes.NewReader(nil))}
+	return &decoder{dec: jsontext.NewDecoder(bytes.NewReader(nil)), opts: []jsontext.Options{jsontext.AllowDuplicateNames(true)}}
 }
 
 // record decodes one JSON value, which should be an object, into root's
@@ -259,7 +270,9 @@ func newDecoder() *decoder {
 // in the row state.
 func (d *decoder) record(root *node, raw []byte) error {
 	d.row.reset()
-	d.dec.Reset(bytes.NewBuffer(raw), d.opts...)
+	d.unk, d.unkText = d.unk[:0], d.unkText[:0]
+	d.buf = *bytes.NewBuffer(raw) // the decoder reads a *bytes.Buffer's bytes in place
+	d.dec.Reset(&d.buf, d.opts...)
 	if err := d.object(root); err != nil {
 		return err
 	}
@@ -282,6 +295,12 @@ func (d *decoder) value(n *node) error {
 	if err != nil {
 		n.appendNull()
 		return err
+	}
+	if n.kind == kJSON && (v[0] == '{' || v[0] == '[') && !v.IsValid() {
+		// The decoder allows duplicate names (the parser checks the
+		// schema's objects itself): a json value is checked whole.
+		n.appendNull()
+		return fmt.Errorf("%w in %s", errDuplicateName, n.name)
 	}
 	d.leaf(n, v)
 	return nil
@@ -313,7 +332,9 @@ func (d *decoder) object(n *node) error {
 	}
 	seen := n.seen
 	clear(seen)
-	err := d.members(n, seen)
+	mark, markText := len(d.unk), len(d.unkText)
+	err := d.members(n, seen, mark)
+	d.unk, d.unkText = d.unk[:mark], d.unkText[:markText]
 	for i, s := range seen {
 		if !s {
 			n.children[i].appendNull()
@@ -322,7 +343,7 @@ func (d *decoder) object(n *node) error {
 	return err
 }
 
-func (d *decoder) members(n *node, seen []bool) error {
+func (d *decoder) members(n *node, seen []bool, mark int) error {
 	for {
 		if d.dec.PeekKind() == '}' {
 			_, err := d.dec.ReadToken()
@@ -334,6 +355,21 @@ func (d *decoder) members(n *node, seen []bool) error {
 		}
 		d.name = unquote(d.name[:0], nv)
 		i := n.lookup(d.name, &d.fold)
+		if i >= 0 && seen[i] {
+			if n.folded[i] && bytes.Equal(n.foldName[i], d.name) || !n.folded[i] && bstr(d.name) == n.children[i].name {
+				return fmt.Errorf("%w %q", errDuplicateName, d.name)
+			}
+		}
+		if i < 0 || seen[i] { // a name that goes to the extra column
+			for _, sp := range d.unk[mark:] {
+				if bytes.Equal(d.unkText[sp.start:sp.end], d.name) {
+					return fmt.Errorf("%w %q", errDuplicateName, d.name)
+				}
+			}
+			start := len(d.unkText)
+			d.unkText = append(d.unkText, d.name...)
+			d.unk = append(d.unk, span{start, len(d.unkText)})
+		}
 		if i < 0 || seen[i] {
 			v, err := d.dec.ReadValue()
 			if err != nil {
@@ -344,6 +380,10 @@ func (d *decoder) members(n *node, seen []bool) error {
 		}
 		seen[i] = true
 		c := n.children[i]
+		n.folded[i] = bstr(d.name) != c.name
+		if n.folded[i] {
+			n.foldName[i] = append(n.foldName[i][:0], d.name...)
+		}
 		d.row.path = append(d.row.path, pathElem{name: c.name, index: -1})
 		err = d.value(c)
 		d.row.path = d.row.path[:len(d.row.path)-1]

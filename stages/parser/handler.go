@@ -213,6 +213,9 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	m.Header.Set(schema.HeaderBatch, batchID)
 	m.Header.Set(schema.HeaderTask, taskID)
 	m.Header.Set(schema.HeaderRows, strconv.FormatInt(rec.NumRows(), 10))
+	if b.Last {
+		m.Header.Set(schema.HeaderLast, "1")
+	}
 	m.Data = data
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(m.Header))
 	if _, err := h.pub.PublishMsg(ctx, m, jetstream.WithMsgID(batchID)); err != nil {

@@ -61,6 +61,9 @@ type Batch struct {
 	Key string
 	// Record holds the rows; the receiver of Emit must release it.
 	Record arrow.RecordBatch
+	// Last marks the batches of the task's final chunk: their partitions
+	// get nothing more from this task.
+	Last bool
 }
 
 // Stats count what one Parse call did.
@@ -104,13 +107,15 @@ type Parser struct {
 	chunk    int
 	indSort  [][]byte
 	firstBuf []byte
-	hash     [sha256.Size]byte
+	idBuf    []byte
 	hexBuf   [32]byte
 
 	// per task
 	task      schema.Task
+	path      string // task.Path()
 	parseTime arrow.Timestamp
 	qdate     string
+	last      bool   // the chunk being flushed is the task's last
 	hint      string // added to every quarantine reason of the task
 	stats     Stats
 	emit      func(Batch) error
@@ -179,6 +184,7 @@ func (p *Parser) Release() {
 // I/O error of r or an error of emit: the task should be retried.
 func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Reader, emit func(Batch) error) (Stats, error) {
 	p.task, p.emit, p.chunk = task, emit, 0
+	p.path = task.Path()
 	p.stats = Stats{Consumed: off}
 	p.parseTime = timestampUS(p.cfg.Now().UnixMicro())
 	p.qdate = blobDate(task.Blob, p.cfg.Now())
@@ -250,6 +256,8 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 			return p.stats, err
 		}
 	}
+	p.last = true
+	defer func() { p.last = false }()
 	if err := p.flush(); err != nil {
 		return p.stats, err
 	}
@@ -463,18 +471,16 @@ func (p *Parser) missingRequired() string {
 	return "missing required fields " + strings.Join(missing, ", ")
 }
 
+// appendRowID computes the row id: a hash of (container/blob, offset,
+// index), the same on every run.
 func (p *Parser) appendRowID(off, index int64) {
-	h := sha256.New()
-	h.Write([]byte(p.task.Container))
-	h.Write([]byte{'/'})
-	h.Write([]byte(p.task.Blob))
-	var nb [40]byte
-	b := append(nb[:0], 0)
+	b := append(p.idBuf[:0], p.path...)
+	b = append(b, 0)
 	b = strconv.AppendInt(b, off, 10)
 	b = append(b, 0)
 	b = strconv.AppendInt(b, index, 10)
-	h.Write(b)
-	sum := h.Sum(p.hash[:0])
+	p.idBuf = b
+	sum := sha256.Sum256(b)
 	hex.Encode(p.hexBuf[:], sum[:16])
 }
 
@@ -490,7 +496,7 @@ func (p *Parser) fillPColumns(off, index int64) {
 	c[3].(*array.StringBuilder).BinaryBuilder.Append(p.rowID())
 	appendOptString(c[4].(*array.StringBuilder), p.task.SourceID)
 	appendOptString(c[5].(*array.StringBuilder), p.task.SourceLabel)
-	appendSourceFile(c[6].(*array.StructBuilder), p.task.Path(), off, index)
+	appendSourceFile(c[6].(*array.StructBuilder), p.path, off, index)
 	for i := 0; i < 3; i++ {
 		p.appendIndicators(c[7+i].(*array.ListBuilder), r.indSpans[i], r.indArena)
 	}
@@ -577,7 +583,7 @@ func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason str
 	c[2].(*array.TimestampBuilder).Append(p.parseTime)
 	appendOptString(c[3].(*array.StringBuilder), p.task.SourceID)
 	appendOptString(c[4].(*array.StringBuilder), p.task.SourceLabel)
-	appendSourceFile(c[5].(*array.StructBuilder), p.task.Path(), off, index)
+	appendSourceFile(c[5].(*array.StructBuilder), p.path, off, index)
 	if p.stats.ByReason == nil {
 		p.stats.ByReason = map[string]int64{}
 	}
@@ -616,7 +622,7 @@ func (p *Parser) flush() error {
 	}
 	if p.qb.Field(0).Len() > 0 {
 		q := p.qb.NewRecordBatch()
-		err = errors.Join(err, p.emit(Batch{Table: p.qtable, Partition: "date=" + p.qdate, Key: p.key(p.qtable, "date="+p.qdate), Record: q}))
+		err = errors.Join(err, p.emit(Batch{Table: p.qtable, Partition: "date=" + p.qdate, Key: p.key(p.qtable, "date="+p.qdate), Record: q, Last: p.last}))
 	}
 	return err
 }
@@ -628,7 +634,7 @@ func (p *Parser) key(table, part string) string {
 func (p *Parser) emitParts(rec arrow.RecordBatch) error {
 	if p.dead == 0 && len(p.parts) == 1 {
 		rec.Retain()
-		return p.emit(Batch{Table: p.table, Partition: p.parts[0], Key: p.key(p.table, p.parts[0]), Record: rec})
+		return p.emit(Batch{Table: p.table, Partition: p.parts[0], Key: p.key(p.table, p.parts[0]), Record: rec, Last: p.last})
 	}
 	for pi, part := range p.parts {
 		idx := array.NewInt32Builder(p.cfg.Mem)
@@ -645,7 +651,7 @@ func (p *Parser) emitParts(rec arrow.RecordBatch) error {
 			return fmt.Errorf("split batch by partition: %w", err)
 		}
 		sub := out.(*compute.RecordDatum).Value
-		if err := p.emit(Batch{Table: p.table, Partition: part, Key: p.key(p.table, part), Record: sub}); err != nil {
+		if err := p.emit(Batch{Table: p.table, Partition: part, Key: p.key(p.table, part), Record: sub, Last: p.last}); err != nil {
 			return err
 		}
 	}

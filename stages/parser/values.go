@@ -113,8 +113,8 @@ const (
 // magnitude (Panther's unix_auto: seconds, milliseconds, microseconds or
 // nanoseconds), and recognising .NET ticks.
 func parseUnixAuto(b []byte) (int64, error) {
-	n, err := strconv.ParseInt(bstr(b), 10, 64)
-	if err != nil {
+	n, ok := atoi(b)
+	if !ok {
 		f, ferr := strconv.ParseFloat(bstr(b), 64)
 		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
 			return 0, errors.New("not a Unix time")
@@ -142,7 +142,7 @@ func parseUnixAuto(b []byte) (int64, error) {
 // parseInt converts lossless: an integer literal, or a float literal whose
 // value is an exact integer within ±2^53.
 func parseInt(b []byte) (int64, bool) {
-	if n, err := strconv.ParseInt(bstr(b), 10, 64); err == nil {
+	if n, ok := atoi(b); ok {
 		return n, true
 	}
 	f, err := strconv.ParseFloat(bstr(b), 64)
@@ -150,6 +150,37 @@ func parseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(f), true
+}
+
+// atoi parses a plain decimal integer that fits int64 without allocating
+// (strconv allocates an error for every input it rejects).
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		if len(b) == 19 { // may still fit: let strconv decide
+			s := bstr(b)
+			if neg {
+				s = "-" + s
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			return n, err == nil
+		}
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // parseFloat accepts finite numbers only: NaN and infinities are not JSON.

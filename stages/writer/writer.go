@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -60,6 +61,10 @@ type Config struct {
 	// IdleFlush, when positive, closes every file once no batch has arrived
 	// for this long (used by `run --once`).
 	IdleFlush time.Duration
+	// FlushAtTaskEnd closes a partition's file as soon as a batch marked as
+	// its task's last arrives, so that encoding overlaps parsing (used by
+	// `run --once`, where no more appends are coming).
+	FlushAtTaskEnd bool
 	// TouchEvery sends in-progress acks for buffered messages this often.
 	TouchEvery time.Duration
 	// Concurrency bounds the files encoded at once (default: CPUs).
@@ -75,7 +80,9 @@ type Config struct {
 // holding it is in the lake, and nak'ed if writing fails.
 type Pending struct {
 	// Ctx carries the batch's trace: the file's commit is recorded in it.
-	Ctx   context.Context
+	Ctx context.Context
+	// Last says the batch is its task's last for the partition.
+	Last  bool
 	Ack   func(ctx context.Context) error
 	Nak   func() error
 	Touch func() error
@@ -204,7 +211,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	w.lastAdd = now
 	var full *part
 	switch {
-	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes:
+	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes, p.Last && w.cfg.FlushAtTaskEnd:
 		full = pt
 	case w.buffered > w.cfg.MaxBuffered:
 		for _, p := range w.parts {
@@ -412,19 +419,11 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	cw := &countingWriter{w: f}
-	props := parquet.NewWriterProperties(
-		parquet.WithAllocator(w.cfg.Mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(w.cfg.ZstdLevel),
-		parquet.WithMaxRowGroupLength(w.cfg.RowGroupRows),
-		parquet.WithStats(true),
-		parquet.WithPageIndexEnabled(true),
-		parquet.WithDictionaryDefault(true),
-		parquet.WithDictionaryFor(schema.ColRowID, false),
-		parquet.WithCreatedBy("entralake"),
-	)
-	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(w.cfg.Mem)))
+	// Small writes of the encoder go through a buffer: one system call per MiB.
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &countingWriter{w: bw}
+	props := parquet.NewWriterProperties(w.parquetOptions()...)
+	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
 	if err != nil {
 		f.Abort()
 		return 0, fmt.Errorf("start parquet file: %w", err)
@@ -440,6 +439,10 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 		return 0, fmt.Errorf("finish parquet file: %w", err)
 	}
 	if err := fw.Close(); err != nil {
+		f.Abort()
+		return 0, fmt.Errorf("finish parquet file: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		f.Abort()
 		return 0, fmt.Errorf("finish parquet file: %w", err)
 	}
@@ -467,6 +470,35 @@ var testHookBeforeCommit, testHookAfterCommit func(rel string)
 // separated, the ids of the batches a file holds (compaction moves them to
 // the merged file's ledger entries).
 const MetaBatches = "entralake.batches"
+
+// uniqueColumns hold values that are (nearly) all distinct: a dictionary
+// only costs time and space there. Measured on generated sign-in and audit
+// data, turning it off for these makes files about 7% smaller and encoding
+// faster (stages/writer BenchmarkWrite).
+var uniqueColumns = []string{
+	"time", "correlationId", schema.ColEventTime, schema.ColRowID, schema.ColAnyTraceIDs + ".list.element", schema.ColSourceFile + ".offset",
+	"properties.id", "properties.correlationId", "properties.originalRequestId", "properties.uniqueTokenIdentifier",
+	"properties.createdDateTime", "properties.activityDateTime", "properties.timeGenerated", "properties.requestId",
+	"properties.operationId", "properties.clientRequestId", "properties.signInActivityId", "properties.durationMs",
+	"properties.__UDI_RequiredFields_UniqueId", "properties.__UDI_RequiredFields_EventTime",
+}
+
+func (w *Writer) parquetOptions() []parquet.WriterProperty {
+	opts := []parquet.WriterProperty{
+		parquet.WithAllocator(w.cfg.Mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(w.cfg.ZstdLevel),
+		parquet.WithMaxRowGroupLength(w.cfg.RowGroupRows),
+		parquet.WithStats(true),
+		parquet.WithPageIndexEnabled(true),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithCreatedBy("entralake"),
+	}
+	for _, c := range uniqueColumns {
+		opts = append(opts, parquet.WithDictionaryFor(c, false))
+	}
+	return opts
+}
 
 // fileName names a file after the batches it holds: the same batches give
 // the same name.
@@ -552,6 +584,7 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	err = w.Add(ctx, table, partition, id, rec, Pending{
 		Ctx:   ctx,
+		Last:  h.Get(schema.HeaderLast) != "",
 		Ack:   msg.DoubleAck,
 		Nak:   func() error { return msg.NakWithDelay(time.Second) },
 		Touch: msg.InProgress,
