@@ -13,8 +13,22 @@ type BlobState struct {
 	ETag      string `json:"etag,omitempty"`
 	// Published is the end of the last range published as a task.
 	Published int64 `json:"published"`
+	// Committed is how far the blob is consumed with its rows in the lake:
+	// it advances only when every batch of a task is in a lake file, and
+	// stops at the last complete line.
+	Committed int64 `json:"committed"`
 	// Final is set once a task with Final was published for the blob.
 	Final bool `json:"final,omitempty"`
+}
+
+// TaskDone is what a parser records about a finished task: how far it
+// consumed the blob and which batches carry its rows.
+type TaskDone struct {
+	Container string   `json:"container"`
+	Blob      string   `json:"blob"`
+	Start     int64    `json:"start"`
+	Consumed  int64    `json:"consumed"`
+	Batches   []string `json:"batches"`
 }
 
 // BlobHour returns the hour an export blob covers, from the y=/m=/d=/h=

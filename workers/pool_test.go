@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -204,5 +205,58 @@ func TestEnsureKeepsSettings(t *testing.T) {
 	}
 	if got, want := info.Config.AckWait, 2*time.Second; got != want {
 		t.Fatalf("AckWait after Ensure=%s, want %s (unchanged)", got, want)
+	}
+}
+
+// TestSettle checks that a blob's committed offset advances only when every
+// batch of a task is in the lake, and only in blob order.
+func TestSettle(t *testing.T) {
+	js := testJS(t)
+	ctx := t.Context()
+	off, err := NewOffsets(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := NewTasks(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := NewLedger(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const c, b = "insights-logs-signinlogs", "y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	if err := tasks.Done(ctx, "t1", schema.TaskDone{Container: c, Blob: b, Start: 0, Consumed: 100, Batches: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tasks.Done(ctx, "t2", schema.TaskDone{Container: c, Blob: b, Start: 100, Consumed: 180, Batches: []string{"c"}}); err != nil {
+		t.Fatal(err)
+	}
+	committed := func() int64 {
+		st, _, err := off.Get(ctx, c, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Committed
+	}
+	steps := []struct {
+		done []string
+		want int64
+	}{
+		{[]string{"c"}, 0},   // the second range is in the lake, the first is not
+		{[]string{"a"}, 0},   // half of the first
+		{[]string{"b"}, 180}, // both ranges settle, in order
+		{nil, 180},           // nothing more
+	}
+	for i, s := range steps {
+		if err := ledger.Done(ctx, s.done); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tasks.Settle(ctx, off); err != nil {
+			t.Fatal(err)
+		}
+		if got := committed(); got != s.want {
+			t.Fatalf("step %d: committed=%d, want %d", i, got, s.want)
+		}
 	}
 }

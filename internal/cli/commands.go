@@ -150,6 +150,9 @@ func (r *RunCmd) Run(env *Env) error {
 	if err := errors.Join(drainErr(failed), err); err != nil {
 		return err
 	}
+	if _, err := l.Settle(ctx); err != nil {
+		return fmt.Errorf("advance committed offsets: %w", err)
+	}
 	printSummary(env, l.Stats.Blobs.Load(), ph, w, time.Since(start))
 	return nil
 }

@@ -232,7 +232,12 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := workers.NewTasks(context.Background(), c.js)
+	if err != nil {
+		return nil, err
+	}
 	return parser.NewHandler(parser.HandlerConfig{
+		Tasks:      tasks,
 		Parser:     parser.Config{LogType: lt, MaxRecordSize: f.MaxRecordSize, BatchRows: f.BatchRows},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(c.nc.MaxPayload()),
@@ -261,8 +266,13 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := workers.NewTasks(context.Background(), c.js)
+	if err != nil {
+		return nil, err
+	}
+	settle := settleFunc(func(ctx context.Context) (int, error) { return tasks.Settle(ctx, off) })
 	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
-		From: from, To: to, Once: once, Recent: lf.Recent}, src, off, c.js, log), nil
+		From: from, To: to, Once: once, Recent: lf.Recent, Settler: settle}, src, off, c.js, log), nil
 }
 
 func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
@@ -276,6 +286,11 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration,
 	}
 	return writer.New(wf.config(idle), lake, ledger, log), lake, nil
 }
+
+// settleFunc adapts a function to lister.Settler.
+type settleFunc func(ctx context.Context) (int, error)
+
+func (f settleFunc) Settle(ctx context.Context) (int, error) { return f(ctx) }
 
 func humanBytes(n int64) string {
 	const unit = 1024

@@ -31,11 +31,12 @@ Examples:
 
 // Status is the JSON form of `entralake status`.
 type Status struct {
-	Time       time.Time            `json:"time"`
-	Queue      *workers.QueueStatus `json:"queue"`
-	Lake       *lakeinfo.Table      `json:"lake,omitempty"`
-	Quarantine *lakeinfo.Table      `json:"quarantine,omitempty"`
-	Lag        map[string]float64   `json:"lag_seconds,omitempty"`
+	Time       time.Time             `json:"time"`
+	Queue      *workers.QueueStatus  `json:"queue"`
+	Offsets    workers.OffsetSummary `json:"offsets"`
+	Lake       *lakeinfo.Table       `json:"lake,omitempty"`
+	Quarantine *lakeinfo.Table       `json:"quarantine,omitempty"`
+	Lag        map[string]float64    `json:"lag_seconds,omitempty"`
 }
 
 // Run implements the command.
@@ -47,6 +48,13 @@ func (s *StatusCmd) Run(env *Env) error {
 	defer done()
 	st := Status{Time: time.Now().UTC()}
 	if st.Queue, err = workers.Status(env.Ctx, c.js); err != nil {
+		return err
+	}
+	off, err := workers.NewOffsets(env.Ctx, c.js)
+	if err != nil {
+		return err
+	}
+	if st.Offsets, err = off.Summary(env.Ctx); err != nil {
 		return err
 	}
 	if s.Lake != "" {
@@ -80,6 +88,8 @@ func (s *StatusCmd) Run(env *Env) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", name, cs.Pending, cs.InFlight, cs.Redelivered, cs.Waiting)
 	}
 	fmt.Fprintf(tw, "\ndead letters: %d\n", st.Queue.DeadLetters)
+	fmt.Fprintf(tw, "blobs: %d, %s published as tasks, %s with their rows in the lake\n",
+		st.Offsets.Blobs, humanBytes(st.Offsets.PublishedBytes), humanBytes(st.Offsets.CommittedBytes))
 	if st.Lake != nil {
 		fmt.Fprintf(tw, "\nlake: %d files, %s, %d rows; quarantine: %d files, %d records\n",
 			st.Lake.Files, humanBytes(st.Lake.Bytes), st.Lake.Rows, st.Quarantine.Files, st.Quarantine.Rows)

@@ -50,6 +50,12 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
+// Settler advances blob offsets past the tasks whose rows are all in the
+// lake (workers.Tasks). A Lister calls it at the start of every pass.
+type Settler interface {
+	Settle(ctx context.Context) (int, error)
+}
+
 // Config configures a Lister.
 type Config struct {
 	SourceID, SourceLabel string
@@ -65,6 +71,8 @@ type Config struct {
 	Recent time.Duration
 	// Now returns the current time.
 	Now func() time.Time
+	// Settler, when set, is called at the start of each pass.
+	Settler Settler
 }
 
 // Stats count a lister's work.
@@ -99,6 +107,11 @@ func New(cfg Config, src Source, offsets Offsets, pub Publisher, log *slog.Logge
 
 // Pass lists the hours in [from, to] (zero: open) once and publishes tasks.
 func (l *Lister) Pass(ctx context.Context, from, to time.Time) error {
+	if l.cfg.Settler != nil {
+		if _, err := l.cfg.Settler.Settle(ctx); err != nil {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "could not advance committed offsets; trying again next pass", slog.Any("err", err))
+		}
+	}
 	containers, err := l.src.Containers(ctx)
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
@@ -109,6 +122,14 @@ func (l *Lister) Pass(ctx context.Context, from, to time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Settle advances committed offsets now (Pass does it too, first).
+func (l *Lister) Settle(ctx context.Context) (int, error) {
+	if l.cfg.Settler == nil {
+		return 0, nil
+	}
+	return l.cfg.Settler.Settle(ctx)
 }
 
 // Run lists the configured range, then, until ctx ends, lists the recent

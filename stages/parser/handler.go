@@ -35,8 +35,16 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
+// TaskRecorder records a finished task (workers.Tasks), so the blob's
+// offset can advance once the task's batches are in the lake.
+type TaskRecorder interface {
+	Done(ctx context.Context, taskID string, d schema.TaskDone) error
+}
+
 // HandlerConfig configures a Handler.
 type HandlerConfig struct {
+	// Tasks, when set, records every finished task.
+	Tasks  TaskRecorder
 	Parser Config
 	// Subject returns the subject of a table's batches.
 	Subject func(table string) string
@@ -136,7 +144,7 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	}
 	defer h.put(p)
 	if t.End <= t.Start && !t.Final {
-		return Stats{Consumed: t.Start}, nil
+		return Stats{Consumed: t.Start}, nil // nothing new; the offset does not move
 	}
 	base, err := h.lineStart(ctx, t)
 	if err != nil {
@@ -148,10 +156,21 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	}
 	defer rc.Close()
 	id := t.ID()
-	return p.Parse(ctx, t, base, rc, func(b Batch) error {
+	var batches []string
+	st, err := p.Parse(ctx, t, base, rc, func(b Batch) error {
 		defer b.Record.Release()
-		return h.publish(ctx, id, b, b.Record, b.Key)
+		return h.publish(ctx, id, b, b.Record, b.Key, &batches)
 	})
+	if err != nil {
+		return st, err
+	}
+	if h.cfg.Tasks != nil {
+		d := schema.TaskDone{Container: t.Container, Blob: t.Blob, Start: base, Consumed: st.Consumed, Batches: batches}
+		if err := h.cfg.Tasks.Done(ctx, id, d); err != nil {
+			return st, fmt.Errorf("record finished task: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // lineStart finds where the line holding byte t.Start begins: a line left
@@ -189,7 +208,7 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task) (int64, error) {
 }
 
 // publish sends one batch, split in halves until each part fits a message.
-func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string) error {
+func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string, ids *[]string) error {
 	data, err := encodeIPC(rec)
 	if err != nil {
 		return err
@@ -197,7 +216,7 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
 		half := rec.NumRows() / 2
 		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
-			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i))
+			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i), ids)
 			part.Release()
 			if err != nil {
 				return err
@@ -222,6 +241,7 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
 	}
 	h.Totals.Batches.Add(1)
+	*ids = append(*ids, batchID)
 	return nil
 }
 

@@ -39,6 +39,21 @@ type Ledger interface {
 	Record(ctx context.Context, file string, batchIDs []string) error
 }
 
+// doneMarker is implemented by ledgers that also record that a batch's file
+// is in place (workers.Ledger), so the lister can advance blob offsets.
+type doneMarker interface {
+	Done(ctx context.Context, batchIDs []string) error
+}
+
+func (w *Writer) markDone(ctx context.Context, ids []string) {
+	if d, ok := w.ledger.(doneMarker); ok {
+		if err := d.Done(ctx, ids); err != nil {
+			w.log.LogAttrs(ctx, slog.LevelWarn, "could not mark batches as in the lake; their blob offsets advance when they are seen again",
+				slog.Int("batches", len(ids)), slog.Any("err", err))
+		}
+	}
+}
+
 // Defaults of Config.
 const (
 	DefaultRollBytes   = 256 << 20
@@ -180,6 +195,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 			rec.Release()
 			w.Totals.Duplicates.Add(1)
 			w.log.LogAttrs(ctx, slog.LevelDebug, "batch already in the lake", slog.String("batch", batchID), slog.String("file", file))
+			w.markDone(ctx, []string{batchID})
 			return p.Ack(ctx)
 		}
 	}
@@ -393,6 +409,7 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 	w.Totals.Rows.Add(pt.rows)
 	w.Totals.Batches.Add(int64(len(pt.ids)))
 	w.noteNewest(pt)
+	w.markDone(ctx, pt.ids)
 	for _, p := range pt.pending {
 		if p.Ctx != nil {
 			_, span := otel.Tracer("github.com/entralake/entralake/stages/writer").Start(p.Ctx, "writer commit",
