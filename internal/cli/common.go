@@ -85,7 +85,7 @@ func (q QueueFlags) poolOptions() []workers.Option {
 
 // SourceFlags locate the export.
 type SourceFlags struct {
-	Source      string   `help:"Export to read: a local folder laid out as <container>/<blob path> (what 'az storage blob download-batch' writes)." required:"" placeholder:"DIR"`
+	Source      string   `help:"Export to read: a local folder laid out as <container>/<blob path> (what 'az storage blob download-batch' writes), or an Azure URL https://<account>.blob.core.windows.net[/<container>] (credentials: see README, Reading from Azure)." required:"" placeholder:"DIR|URL"`
 	Containers  []string `help:"Containers to read (default: every insights-logs-* container)." placeholder:"NAME,..."`
 	SourceID    string   `help:"Id of this source, stored in p_source_id (default: the source location)." placeholder:"ID"`
 	SourceLabel string   `help:"Label of this source, stored in p_source_label." placeholder:"LABEL"`
@@ -153,7 +153,7 @@ func (f ParserFlags) concurrency() int {
 
 // WriterFlags configure the lake.
 type WriterFlags struct {
-	Lake        string        `help:"Lake folder: tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR"`
+	Lake        string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
 	RollSize    int64         `help:"Close a Parquet file when its buffered data reaches this many bytes." default:"268435456"`
 	RollRows    int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge     time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
