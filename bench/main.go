@@ -51,6 +51,7 @@ type options struct {
 	childSrc string
 	childOut string
 	jsonOpts string
+	scaling  bool
 }
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	flag.StringVar(&o.bin, "entralake", "", "use this entralake binary instead of building one")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "limit of each run")
 	flag.StringVar(&o.jsonOpts, "read-json-options", "union_by_name=true", "options added to DuckDB's read_json(..., format='newline_delimited'); '' runs the bare query, which fails on a mixed export")
+	flag.BoolVar(&o.scaling, "parser-scaling", false, "also measure one against two 'entralake parser' processes on one JetStream (parser-bound: no writer)")
 	flag.BoolVar(&o.child, "duckdb-child", false, "internal: run the DuckDB side in this process and print its result as JSON")
 	flag.StringVar(&o.childSrc, "src", "", "internal (-duckdb-child): export folder")
 	flag.StringVar(&o.childOut, "out", "", "internal (-duckdb-child): Parquet file to write")
@@ -173,6 +175,11 @@ func run(o options) error {
 		}
 	}
 	report(os.Stdout, results, records, inBytes)
+	if o.scaling {
+		if err := parserScaling(o, bin, export, dir, records); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("load average at the end: %s\n", loadAvg())
 	if o.keep {
 		fmt.Printf("work folder kept: %s\n", dir)
