@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -18,29 +17,8 @@ import (
 	"github.com/entralake/entralake/internal/lakecheck"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/stages/writer/writertest"
 )
-
-// memLedger is a writer.Ledger in memory.
-type memLedger struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (l *memLedger) Lookup(_ context.Context, id string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.m[id]
-	return f, ok, nil
-}
-
-func (l *memLedger) Record(_ context.Context, file string, ids []string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, id := range ids {
-		l.m[id] = file
-	}
-	return nil
-}
 
 // rows are two Azure.Audit rows with nested structs, lists and every p_ column.
 const rows = `[
@@ -71,7 +49,7 @@ func writeWithWriter(t *testing.T) string {
 		t.Fatalf("build record: %v", err)
 	}
 	root := t.TempDir()
-	w := writer.New(writer.Config{}, writer.DirLake{Root: root}, &memLedger{m: map[string]string{}}, nil)
+	w := writer.New(writer.Config{}, writer.DirLake{Root: root}, writertest.NewLedger(), nil)
 	acked := 0
 	err = w.Add(t.Context(), lt.Table(), "category=AuditLogs/date=2025-04-11/hour=16", "batch-1", rec,
 		writer.Pending{Ack: func(context.Context) error { acked++; return nil }, Nak: func() error { t.Error("nak"); return nil }})

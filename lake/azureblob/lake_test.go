@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,6 +24,7 @@ import (
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/stages/writer/writertest"
 )
 
 var _ writer.Lake = (*azlake.Lake)(nil)
@@ -195,28 +195,6 @@ func TestBadPathsAndURLs(t *testing.T) {
 	}
 }
 
-// memLedger is an in-memory writer.Ledger.
-type memLedger struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (l *memLedger) Lookup(_ context.Context, id string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.m[id]
-	return f, ok, nil
-}
-
-func (l *memLedger) Record(_ context.Context, file string, ids []string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, id := range ids {
-		l.m[id] = file
-	}
-	return nil
-}
-
 // TestWriterToAzure runs the writer on the Azurite lake with the batches of
 // testdata/export: every row is in a Parquet file readable with pqarrow
 // after download, and a batch delivered again is recognised as written
@@ -233,7 +211,7 @@ func TestWriterToAzure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Release()
-	ledger := &memLedger{m: map[string]string{}}
+	ledger := writertest.NewLedger()
 	w := writer.New(writer.Config{Concurrency: 2}, e.lake, ledger, nil)
 	var acks, naks atomic.Int64
 	pending := writer.Pending{

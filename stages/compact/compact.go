@@ -20,7 +20,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/schema"
@@ -628,20 +627,11 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 	return in, nil
 }
 
-// properties are the writer's Parquet settings (stages/writer), so that a
-// merged file is as engine-safe as the files it replaces.
+// properties are the lake's Parquet settings (schema.ParquetProperties),
+// the writer's too, so that a merged file is as engine-safe as the files it
+// replaces.
 func (c *Compactor) properties() *parquet.WriterProperties {
-	return parquet.NewWriterProperties(
-		parquet.WithAllocator(c.cfg.Mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(c.cfg.ZstdLevel),
-		parquet.WithMaxRowGroupLength(c.cfg.RowGroupRows),
-		parquet.WithStats(true),
-		parquet.WithPageIndexEnabled(true),
-		parquet.WithDictionaryDefault(true),
-		parquet.WithDictionaryFor(schema.ColRowID, false),
-		parquet.WithCreatedBy("entralake"),
-	)
+	return schema.ParquetProperties(c.cfg.Mem, c.cfg.ZstdLevel, c.cfg.RowGroupRows)
 }
 
 // merge writes the rows of paths, in order, into one file at out (through

@@ -22,35 +22,12 @@ import (
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/compact"
 	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/stages/writer/writertest"
 )
 
-// memLedger is the writer's and the compactor's ledger, in memory.
-type memLedger struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func newLedger() *memLedger { return &memLedger{m: map[string]string{}} }
-
-func (l *memLedger) Lookup(_ context.Context, id string) (string, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.m[id]
-	return f, ok, nil
-}
-
-func (l *memLedger) Record(_ context.Context, file string, ids []string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, id := range ids {
-		l.m[id] = file
-	}
-	return nil
-}
-
 var (
-	_ compact.Ledger = (*memLedger)(nil)
-	_ writer.Ledger  = (*memLedger)(nil)
+	_ compact.Ledger = (*writertest.Ledger)(nil)
+	_ writer.Ledger  = (*writertest.Ledger)(nil)
 )
 
 const (
@@ -78,7 +55,7 @@ func rowsJSON(first, n int, hour int) string {
 }
 
 // addFile writes one file of n rows into a partition with the real writer.
-func addFile(t *testing.T, lake string, ledger *memLedger, rel string, first, n int) {
+func addFile(t *testing.T, lake string, ledger *writertest.Ledger, rel string, first, n int) {
 	t.Helper()
 	lt, err := schema.Load("Azure.Audit")
 	if err != nil {
@@ -119,9 +96,9 @@ func addFile(t *testing.T, lake string, ledger *memLedger, rel string, first, n 
 
 // lakeOf builds a lake: part with files files of 40 rows, part2 with one
 // file, qpart with two quarantine files. It returns the rows per partition.
-func lakeOf(t *testing.T, files int) (string, *memLedger, map[string]int) {
+func lakeOf(t *testing.T, files int) (string, *writertest.Ledger, map[string]int) {
 	t.Helper()
-	lake, ledger := t.TempDir(), newLedger()
+	lake, ledger := t.TempDir(), writertest.NewLedger()
 	for i := range files {
 		addFile(t, lake, ledger, part, i*40, 40)
 	}
@@ -195,14 +172,13 @@ func checkPartition(t *testing.T, lake, rel string, want int) int {
 
 // checkLedger checks that every batch id of the ledger points at a file
 // that exists and lists the id in its metadata.
-func checkLedger(t *testing.T, lake string, ledger *memLedger, wantIDs int) {
+func checkLedger(t *testing.T, lake string, ledger *writertest.Ledger, wantIDs int) {
 	t.Helper()
-	ledger.mu.Lock()
-	defer ledger.mu.Unlock()
-	if got := len(ledger.m); got != wantIDs {
+	files := ledger.Files()
+	if got := len(files); got != wantIDs {
 		t.Errorf("ledger has %d batch ids, want %d", got, wantIDs)
 	}
-	for id, f := range ledger.m {
+	for id, f := range files {
 		rep, err := lakecheck.CheckFile(filepath.Join(lake, filepath.FromSlash(f)), lakecheck.Options{MinMax: []string{schema.ColEventTime}})
 		if err != nil {
 			t.Errorf("ledger: batch %s -> %s: %v", id, f, err)

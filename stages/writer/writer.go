@@ -22,8 +22,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go/jetstream"
@@ -439,7 +437,7 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	// Small writes of the encoder go through a buffer: one system call per MiB.
 	bw := bufio.NewWriterSize(f, 1<<20)
 	cw := &countingWriter{w: bw}
-	props := parquet.NewWriterProperties(w.parquetOptions()...)
+	props := schema.ParquetProperties(w.cfg.Mem, w.cfg.ZstdLevel, w.cfg.RowGroupRows)
 	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
 	if err != nil {
 		f.Abort()
@@ -487,35 +485,6 @@ var testHookBeforeCommit, testHookAfterCommit func(rel string)
 // separated, the ids of the batches a file holds (compaction moves them to
 // the merged file's ledger entries).
 const MetaBatches = "entralake.batches"
-
-// uniqueColumns hold values that are (nearly) all distinct: a dictionary
-// only costs time and space there. Measured on generated sign-in and audit
-// data, turning it off for these makes files about 7% smaller and encoding
-// faster (stages/writer BenchmarkWrite).
-var uniqueColumns = []string{
-	"time", "correlationId", schema.ColEventTime, schema.ColRowID, schema.ColAnyTraceIDs + ".list.element", schema.ColSourceFile + ".offset",
-	"properties.id", "properties.correlationId", "properties.originalRequestId", "properties.uniqueTokenIdentifier",
-	"properties.createdDateTime", "properties.activityDateTime", "properties.timeGenerated", "properties.requestId",
-	"properties.operationId", "properties.clientRequestId", "properties.signInActivityId", "properties.durationMs",
-	"properties.__UDI_RequiredFields_UniqueId", "properties.__UDI_RequiredFields_EventTime",
-}
-
-func (w *Writer) parquetOptions() []parquet.WriterProperty {
-	opts := []parquet.WriterProperty{
-		parquet.WithAllocator(w.cfg.Mem),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(w.cfg.ZstdLevel),
-		parquet.WithMaxRowGroupLength(w.cfg.RowGroupRows),
-		parquet.WithStats(true),
-		parquet.WithPageIndexEnabled(true),
-		parquet.WithDictionaryDefault(true),
-		parquet.WithCreatedBy("entralake"),
-	}
-	for _, c := range uniqueColumns {
-		opts = append(opts, parquet.WithDictionaryFor(c, false))
-	}
-	return opts
-}
 
 // fileName names a file after the batches it holds: the same batches give
 // the same name.
