@@ -34,8 +34,10 @@ type framer struct {
 	eof   bool // a line without terminator was left unconsumed
 }
 
-func newFramer(r io.Reader, off int64, final bool, max int) *framer {
-	return &framer{br: bufio.NewReaderSize(r, 256<<10), off: off, final: final, max: max}
+// newFramer reads r through br (reset to r), which the caller reuses.
+func newFramer(br *bufio.Reader, r io.Reader, off int64, final bool, max int) *framer {
+	br.Reset(r)
+	return &framer{br: br, off: off, final: final, max: max}
 }
 
 // readLine returns the next raw line. At the end of a non-final stream a

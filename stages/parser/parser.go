@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -94,6 +95,7 @@ type Parser struct {
 	qb   *array.RecordBuilder
 
 	dec *decoder
+	br  *bufio.Reader // reused by every Parse
 
 	// per chunk
 	rowPart  []int32 // partition index of each row, -1 for a dead row
@@ -189,7 +191,10 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 	p.parseTime = timestampUS(p.cfg.Now().UnixMicro())
 	p.qdate = blobDate(task.Blob, p.cfg.Now())
 	p.resetChunk()
-	f := newFramer(r, off, task.Final, p.cfg.MaxRecordSize)
+	if p.br == nil {
+		p.br = bufio.NewReaderSize(nil, 256<<10)
+	}
+	f := newFramer(p.br, r, off, task.Final, p.cfg.MaxRecordSize)
 	p.hint = ""
 	if off == 0 {
 		b, _ := f.br.Peek(3)
