@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entralake/entralake/schema"
@@ -67,8 +68,9 @@ func (r *RunCmd) Run(env *Env) error {
 		url = s.ClientURL()
 	}
 	var c *conn
-	var lake writer.Lake
-	obs, err := observe(env, "run", r.MetricsFlags, readyLake(readyNATS(&c), func() writer.Lake { return lake }))
+	var cp atomic.Pointer[conn]
+	var lake lakeRef
+	obs, err := observe(env, "run", r.MetricsFlags, readyLake(readyNATS(&cp), &lake))
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,7 @@ func (r *RunCmd) Run(env *Env) error {
 		return err
 	}
 	defer c.close()
+	cp.Store(c)
 	ph, err := newParserHandler(c, src, r.ParserFlags, log)
 	if err != nil {
 		return err
@@ -90,7 +93,7 @@ func (r *RunCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	lake = wl
+	lake.set(wl)
 	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, r.Once, log)
 	if err != nil {
 		return err
@@ -202,7 +205,8 @@ func (lc *ListerCmd) Run(env *Env) error {
 		return err
 	}
 	var c *conn
-	obs, err := observe(env, "lister", lc.MetricsFlags, readyNATS(&c))
+	var cp atomic.Pointer[conn]
+	obs, err := observe(env, "lister", lc.MetricsFlags, readyNATS(&cp))
 	if err != nil {
 		return err
 	}
@@ -212,6 +216,7 @@ func (lc *ListerCmd) Run(env *Env) error {
 		return err
 	}
 	defer c.close()
+	cp.Store(c)
 	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, lc.Once, env.Log)
 	if err != nil {
 		return err
@@ -255,7 +260,8 @@ func (pc *ParserCmd) Run(env *Env) error {
 		return err
 	}
 	var c *conn
-	obs, err := observe(env, "parser", pc.MetricsFlags, readyNATS(&c))
+	var cp atomic.Pointer[conn]
+	obs, err := observe(env, "parser", pc.MetricsFlags, readyNATS(&cp))
 	if err != nil {
 		return err
 	}
@@ -265,6 +271,7 @@ func (pc *ParserCmd) Run(env *Env) error {
 		return err
 	}
 	defer c.close()
+	cp.Store(c)
 	ph, err := newParserHandler(c, src, pc.ParserFlags, env.Log)
 	if err != nil {
 		return err
@@ -297,8 +304,9 @@ Example:
 // Run implements the command.
 func (wc *WriterCmd) Run(env *Env) error {
 	var c *conn
-	var lake writer.Lake
-	obs, err := observe(env, "writer", wc.MetricsFlags, readyLake(readyNATS(&c), func() writer.Lake { return lake }))
+	var cp atomic.Pointer[conn]
+	var lake lakeRef
+	obs, err := observe(env, "writer", wc.MetricsFlags, readyLake(readyNATS(&cp), &lake))
 	if err != nil {
 		return err
 	}
@@ -308,11 +316,12 @@ func (wc *WriterCmd) Run(env *Env) error {
 		return err
 	}
 	defer c.close()
+	cp.Store(c)
 	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, env.Log)
 	if err != nil {
 		return err
 	}
-	lake = wl
+	lake.set(wl)
 	if err := errors.Join(obs.writer(w), obs.queue(c)); err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (f ListerFlags) rangeHours() (from, to time.Time, err error) {
 
 // ParserFlags configure parsing.
 type ParserFlags struct {
-	Parsers       int `help:"Tasks parsed at once in this process (default: number of CPUs)." placeholder:"N"`
+	Parsers       int `help:"Tasks parsed at once in this process (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
 	MaxRecordSize int `help:"Largest line or document held in memory, in bytes; a longer one is quarantined." default:"16777216"`
 	BatchRows     int `help:"Rows per batch sent from parser to writer." default:"16384"`
 }
@@ -148,7 +148,7 @@ func (f ParserFlags) concurrency() int {
 	if f.Parsers > 0 {
 		return f.Parsers
 	}
-	return runtime.NumCPU()
+	return runtime.GOMAXPROCS(0)
 }
 
 // WriterFlags configure the lake.
@@ -158,7 +158,7 @@ type WriterFlags struct {
 	RollRows    int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge     time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
 	ZstdLevel   int           `help:"Zstandard level of Parquet pages." default:"3"`
-	WriterFiles int           `help:"Parquet files encoded at once (default: number of CPUs)." placeholder:"N"`
+	WriterFiles int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
 }
 
 func (f WriterFlags) config(idle time.Duration) writer.Config {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/entralake/entralake/internal/telemetry"
@@ -168,17 +169,19 @@ func (o *observer) queue(c *conn) error {
 	return err
 }
 
-// readyNATS is ready when connected and the streams exist.
-func readyNATS(c **conn) func(context.Context) error {
+// readyNATS is ready when connected and the streams exist. The
+// connection is set once start-up made it.
+func readyNATS(cp *atomic.Pointer[conn]) func(context.Context) error {
 	return func(ctx context.Context) error {
-		if *c == nil {
+		c := cp.Load()
+		if c == nil {
 			return errors.New("not connected to NATS yet")
 		}
-		if !(*c).nc.IsConnected() {
+		if !c.nc.IsConnected() {
 			return errors.New("not connected to NATS")
 		}
 		for _, s := range []string{workers.StreamTasks, workers.StreamBatches} {
-			if _, err := (*c).js.Stream(ctx, s); err != nil {
+			if _, err := c.js.Stream(ctx, s); err != nil {
 				return fmt.Errorf("stream %s: %w", s, err)
 			}
 		}
@@ -186,17 +189,22 @@ func readyNATS(c **conn) func(context.Context) error {
 	}
 }
 
+// lakeRef holds the lake once start-up opened it.
+type lakeRef struct{ atomic.Pointer[writer.Lake] }
+
+func (r *lakeRef) set(l writer.Lake) { r.Store(&l) }
+
 // readyLake adds a check that the lake takes a file.
-func readyLake(next func(context.Context) error, lake func() writer.Lake) func(context.Context) error {
+func readyLake(next func(context.Context) error, lake *lakeRef) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if err := next(ctx); err != nil {
 			return err
 		}
-		l := lake()
-		if l == nil {
+		lp := lake.Load()
+		if lp == nil {
 			return errors.New("lake not open yet")
 		}
-		f, err := l.Create(ctx, ".readyz/probe")
+		f, err := (*lp).Create(ctx, ".readyz/probe")
 		if err != nil {
 			return fmt.Errorf("lake not writable: %w", err)
 		}

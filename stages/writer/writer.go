@@ -154,7 +154,7 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 		cfg.TouchEvery = 30 * time.Second
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = runtime.NumCPU()
+		cfg.Concurrency = runtime.GOMAXPROCS(0)
 	}
 	if cfg.ZstdLevel == 0 {
 		cfg.ZstdLevel = 3
