@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -386,4 +385,3 @@ func (s *SchemaCmd) Run(env *Env) error {
 	return lt.Describe(env.Stdout)
 }
 
-var _ = slog.LevelInfo

@@ -1,0 +1,27 @@
+// Package writer turns Arrow batches into the lake's Parquet files.
+//
+// A Writer buffers batches by table partition and closes a partition's file
+// when it reaches RollRows or RollBytes, when it is MaxAge old, when the
+// process is idle (IdleFlush), when a task's last batch arrives
+// (FlushAtTaskEnd), or when all buffered partitions together pass
+// MaxBuffered. A file is written to a Lake under a temporary name, synced,
+// its batches recorded in the Ledger, and only then committed (renamed into
+// place, or its block list committed on Azure); the batches' messages are
+// acked after that. A batch delivered again whose file exists is acked
+// without being written twice. Partition values are checked to be escaped
+// key=value segments, so no value can write outside the lake.
+//
+// DirLake is the local lake; lake/azureblob is the Azure one.
+//
+// # Errors
+//
+// A failed file is not an error of Add: its batches are nak'ed and come
+// back. A batch whose table or partition is not a safe path, or whose body
+// is not Arrow IPC, is a permanent error (Permanent()) and goes to the
+// dead-letter stream.
+//
+// # Metrics
+//
+// Writer.Totals counts files, bytes, rows, batches, recognised duplicates
+// and failures; Newest gives the newest event time written per category.
+package writer
