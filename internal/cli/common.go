@@ -154,7 +154,7 @@ func (f ParserFlags) concurrency() int {
 // WriterFlags configure the lake.
 type WriterFlags struct {
 	Lake        string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
-	RollSize    int64         `help:"Close a Parquet file when its buffered data reaches this many bytes." default:"268435456"`
+	RollSize    int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
 	RollRows    int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge     time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
 	ZstdLevel   int           `help:"Zstandard level of Parquet pages." default:"3"`

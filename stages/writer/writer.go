@@ -54,7 +54,7 @@ func (w *Writer) markDone(ctx context.Context, ids []string) {
 
 // Defaults of Config.
 const (
-	DefaultRollBytes   = 256 << 20
+	DefaultRollBytes   = 96 << 20
 	DefaultRollRows    = 1_000_000
 	DefaultMaxAge      = time.Minute
 	DefaultRowGroupLen = 128 * 1024
