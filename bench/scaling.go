@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // parserScaling measures the parser stage alone (no writer: batches wait in
@@ -71,25 +74,29 @@ func parseWith(o options, bin, export, dir string, n int) (float64, error) {
 			_ = p.Wait()
 		}
 	}()
+	// Watch the parsers' consumer over our own connection: a status
+	// process per poll would take CPU from the parsers being measured.
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
 	deadline := start.Add(o.timeout)
 	for time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		out, err := exec.Command(bin, "status", "--nats", url, "--json").Output()
+		time.Sleep(20 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		cons, err := js.Consumer(ctx, "ENTRALAKE_TASKS", "parsers")
 		if err != nil {
+			cancel()
 			continue
 		}
-		var st struct {
-			Queue struct {
-				Consumers map[string]struct {
-					Pending  uint64 `json:"pending"`
-					InFlight int    `json:"in_flight"`
-				} `json:"consumers"`
-			} `json:"queue"`
-		}
-		if json.Unmarshal(out, &st) != nil {
-			continue
-		}
-		if c, ok := st.Queue.Consumers["parsers"]; ok && c.Pending == 0 && c.InFlight == 0 {
+		info, err := cons.Info(ctx)
+		cancel()
+		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
 			return time.Since(start).Seconds(), nil
 		}
 	}
