@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	azlake "github.com/entralake/entralake/lake/azureblob"
+	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"

@@ -6,7 +6,7 @@
 // and parser.BlobReader (a ranged, streamed download per ReadRange call), as
 // source/local does for a folder.
 //
-// The package also owns what the lake in lake/azureblob shares with it:
+// The package also owns what the lake in stages/writer/azureblob shares with it:
 // parsing storage URLs (ParseURL), choosing a credential (Connect) and
 // keeping secrets out of errors (Error).
 //

@@ -11,7 +11,7 @@
 // without being written twice. Partition values are checked to be escaped
 // key=value segments, so no value can write outside the lake.
 //
-// DirLake is the local lake; lake/azureblob is the Azure one.
+// DirLake is the local lake; the subpackage azureblob is the Azure one.
 //
 // # Errors
 //

@@ -19,7 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/azurite"
-	azlake "github.com/entralake/entralake/lake/azureblob"
+	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	"github.com/entralake/entralake/schema"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/parser"
@@ -221,7 +221,7 @@ func TestWriterToAzure(t *testing.T) {
 	var batches, wantRows, wantQ int64
 	var first *parser.Batch
 	var firstID string
-	root := "../../testdata/export"
+	root := "../../../testdata/export"
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
 			return err
