@@ -384,4 +384,3 @@ func (s *SchemaCmd) Run(env *Env) error {
 	}
 	return lt.Describe(env.Stdout)
 }
-

@@ -8,11 +8,11 @@ import (
 	"os"
 	"time"
 
-	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/writer"
+	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 )
 
 // Source is what the lister lists and the parsers read.

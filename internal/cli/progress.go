@@ -39,16 +39,36 @@ func (p *progress) update(tasks, batches uint64) {
 	rate := float64(p.ph.Totals.Records.Load()) / el
 	eta := "?"
 	if read > 0 && total > read {
-		eta = (time.Duration(float64(total-read)/(float64(read)/el)) * time.Second / time.Second).Round(time.Second).String()
+		secs := float64(total-read) / (float64(read) / el)
+		eta = time.Duration(secs * float64(time.Second)).Round(time.Second).String()
 	} else if total <= read {
 		eta = "0s"
 	}
-	fmt.Fprintf(p.w, "\r\033[K%d/%d blobs  %s/%s  %d records  %d rows  %d quarantined  %d files  %.0f rec/s  left %s ",
-		done, blobs, humanBytes(read), humanBytes(total), p.ph.Totals.Records.Load(), p.wr.Totals.Rows.Load(), p.ph.Totals.Quarantined.Load(), p.wr.Totals.Files.Load(), rate, eta)
+	fmt.Fprintf(p.w, "\r\033[K%s %d hours  %d/%d blobs  %s/%s  %d records  %d quarantined  %d files  %.0f rec/s  left %s ",
+		bar(read, total, 20), p.l.Stats.Hours.Load(), done, blobs, humanBytes(read), humanBytes(total), p.ph.Totals.Records.Load(),
+		p.ph.Totals.Quarantined.Load(), p.wr.Totals.Files.Load(), rate, eta)
 }
 
 func (p *progress) done() {
 	if p.on {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// bar draws done/total as [#####-----] 50%.
+func bar(done, total int64, width int) string {
+	frac := 1.0
+	if total > 0 {
+		frac = min(float64(done)/float64(total), 1)
+	}
+	n := int(frac * float64(width))
+	b := make([]byte, width)
+	for i := range b {
+		if i < n {
+			b[i] = '#'
+		} else {
+			b[i] = '-'
+		}
+	}
+	return fmt.Sprintf("[%s] %3.0f%%", b, frac*100)
 }

@@ -78,6 +78,8 @@ type Config struct {
 // Stats count a lister's work.
 type Stats struct {
 	Listed, Blobs, Tasks, Bytes, ListCalls atomic.Int64
+	// Hours counts the distinct export hours that got tasks.
+	Hours atomic.Int64
 }
 
 // Lister publishes tasks for new bytes of export blobs.
@@ -87,6 +89,7 @@ type Lister struct {
 	offsets Offsets
 	pub     Publisher
 	log     *slog.Logger
+	hours   map[time.Time]bool // hours that got tasks (Pass runs on one goroutine)
 	// Stats count what was listed and published.
 	Stats Stats
 }
@@ -288,6 +291,13 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 	}
 	l.Stats.Tasks.Add(1)
 	l.Stats.Bytes.Add(t.End - t.Start)
+	if hour, ok := schema.BlobHour(b.Name); ok && !l.hours[hour] {
+		if l.hours == nil {
+			l.hours = map[time.Time]bool{}
+		}
+		l.hours[hour] = true
+		l.Stats.Hours.Add(1)
+	}
 	st.ETag, st.Published, st.Final = b.ETag, b.Size, final
 	if err := l.offsets.Put(ctx, st); err != nil {
 		return fmt.Errorf("store offset of %s: %w", t.Path(), err)

@@ -19,11 +19,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/azurite"
-	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	"github.com/entralake/entralake/schema"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/writer"
+	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	"github.com/entralake/entralake/stages/writer/writertest"
 )
 
