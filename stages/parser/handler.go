@@ -209,10 +209,12 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task) (int64, error) {
 
 // publish sends one batch, split in halves until each part fits a message.
 func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string, ids *[]string) error {
-	data, err := encodeIPC(rec)
-	if err != nil {
+	buf := ipcBuffers.Get().(*bytes.Buffer)
+	defer ipcBuffers.Put(buf)
+	if err := encodeIPC(buf, rec); err != nil {
 		return err
 	}
+	data := buf.Bytes()
 	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
 		half := rec.NumRows() / 2
 		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
@@ -245,17 +247,21 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	return nil
 }
 
-// encodeIPC writes rec as an LZ4-compressed Arrow IPC stream.
-func encodeIPC(rec arrow.RecordBatch) ([]byte, error) {
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
+// ipcBuffers are reused between batches: a batch's bytes are copied into
+// the connection's buffer by the time PublishMsg returns.
+var ipcBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeIPC writes rec as an LZ4-compressed Arrow IPC stream into buf.
+func encodeIPC(buf *bytes.Buffer, rec arrow.RecordBatch) error {
+	buf.Reset()
+	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
 	if err := w.Write(rec); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return fmt.Errorf("encode batch: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return fmt.Errorf("encode batch: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 func (h *Handler) parser() (*Parser, error) {

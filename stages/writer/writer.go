@@ -434,8 +434,11 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	// Small writes of the encoder go through a buffer: one system call per MiB.
-	bw := bufio.NewWriterSize(f, 1<<20)
+	// Small writes of the encoder go through a buffer: one system call per
+	// MiB. Buffers are pooled: a replay writes thousands of files.
+	bw := fileBuffers.Get().(*bufio.Writer)
+	bw.Reset(f)
+	defer func() { bw.Reset(nil); fileBuffers.Put(bw) }()
 	cw := &countingWriter{w: bw}
 	props := schema.ParquetProperties(w.cfg.Mem, w.cfg.ZstdLevel, w.cfg.RowGroupRows)
 	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
@@ -485,6 +488,8 @@ var testHookBeforeCommit, testHookAfterCommit func(rel string)
 // separated, the ids of the batches a file holds (compaction moves them to
 // the merged file's ledger entries).
 const MetaBatches = "entralake.batches"
+
+var fileBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
 
 // fileName names a file after the batches it holds: the same batches give
 // the same name.
