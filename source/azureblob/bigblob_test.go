@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/parser/parsertest"
 )
 
 // EnvBigBlobMB sets the size of TestBigBlobBoundedMemory's blob, in MiB
@@ -80,15 +81,7 @@ func TestBigBlobBoundedMemory(t *testing.T) {
 	upTime := time.Since(up)
 	block = nil
 
-	lt, err := schema.Load("Azure.Audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := parser.New(parser.Config{LogType: lt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
+	p := parsertest.New(t, parser.Config{})
 	src := a.open(t, "")
 
 	runtime.GC()

@@ -25,6 +25,7 @@ import (
 	"github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/parser/parsertest"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/workers"
 	"github.com/nats-io/nats.go"
@@ -149,15 +150,7 @@ func uploadTree(t testing.TB, a *account, root string) []blobFile {
 // parseAll parses blobs in memory: what the pipeline must find.
 func parseAll(t testing.TB, blobs []blobFile) parser.Stats {
 	t.Helper()
-	lt, err := schema.Load("Azure.Audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := parser.New(parser.Config{LogType: lt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
+	p := parsertest.New(t, parser.Config{})
 	var tot parser.Stats
 	for _, b := range blobs {
 		task := schema.Task{SourceID: "test", Container: b.container, Blob: b.name, Size: int64(len(b.data)), End: int64(len(b.data)), Final: true}

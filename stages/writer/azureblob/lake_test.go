@@ -22,6 +22,7 @@ import (
 	"github.com/entralake/entralake/schema"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/parser/parsertest"
 	"github.com/entralake/entralake/stages/writer"
 	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	"github.com/entralake/entralake/stages/writer/writertest"
@@ -202,15 +203,7 @@ func TestBadPathsAndURLs(t *testing.T) {
 func TestWriterToAzure(t *testing.T) {
 	e := start(t, 256<<10) // small blocks: files of several blocks
 	ctx := t.Context()
-	lt, err := schema.Load("Azure.Audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := parser.New(parser.Config{LogType: lt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
+	p := parsertest.New(t, parser.Config{})
 	ledger := writertest.NewLedger()
 	w := writer.New(writer.Config{Concurrency: 2}, e.lake, ledger, nil)
 	var acks, naks atomic.Int64
@@ -222,7 +215,7 @@ func TestWriterToAzure(t *testing.T) {
 	var first *parser.Batch
 	var firstID string
 	root := "../../../testdata/export"
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
 			return err
 		}
