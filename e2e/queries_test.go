@@ -241,37 +241,6 @@ func goodRecords(ex *export, categories ...string) []*record {
 	return out
 }
 
-// corpusExport lays the real corpus out as an export (as TestRunOnceCorpus
-// does) and returns its folder, or skips the test when the corpus is absent.
-func corpusExport(t *testing.T) string {
-	t.Helper()
-	corpus := absPath(t, corpusDir)
-	files, _ := filepath.Glob(filepath.Join(corpus, "*.json"))
-	if len(files) == 0 {
-		t.Skipf("corpus %s is absent", corpus)
-	}
-	src := t.TempDir()
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cat, tenant := corpusFileFacts(data)
-		if cat == "" {
-			cat = corpusCategories[filepath.Base(f)]
-		}
-		blob := fmt.Sprintf("insights-logs-%s/tenantId=%s/y=2025/m=04/d=11/h=08/m=00/PT1H.json", strings.ToLower(cat), tenant)
-		dst := filepath.Join(src, filepath.FromSlash(blob))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return src
-}
-
 // TestDocQueries runs every query of docs/queries.md on lakes built from
 // testdata/export and from the real corpus, and compares the rows (as a
 // multiset) with what the oracle computes from the input JSON.

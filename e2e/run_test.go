@@ -119,6 +119,21 @@ var corpusCategories = map[string]string{
 // file, bytes unchanged), runs --once, and compares every row with the
 // oracle's decoding of its record.
 func TestRunOnceCorpus(t *testing.T) {
+	src := corpusExport(t)
+	ex := mustReadExport(t, src)
+	lake, dataDir := t.TempDir(), t.TempDir()
+
+	runOnce(t, src, lake, dataDir)
+
+	db := openDuckDB(t)
+	checkLake(t, db, lake, ex)
+}
+
+// corpusExport lays the real corpus out as an export, one blob per file with
+// its bytes unchanged, and returns its folder; it skips the test when the
+// corpus is absent.
+func corpusExport(t *testing.T) string {
+	t.Helper()
 	corpus := absPath(t, corpusDir)
 	files, err := filepath.Glob(filepath.Join(corpus, "*.json"))
 	if err != nil {
@@ -154,13 +169,7 @@ func TestRunOnceCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ex := mustReadExport(t, src)
-	lake, dataDir := t.TempDir(), t.TempDir()
-
-	runOnce(t, src, lake, dataDir)
-
-	db := openDuckDB(t)
-	checkLake(t, db, lake, ex)
+	return src
 }
 
 // corpusFileFacts returns the category and the tenant (lower case) named
