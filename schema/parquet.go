@@ -6,6 +6,12 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 )
 
+// Defaults of the lake's Parquet settings, for the writer and compaction.
+const (
+	DefaultZstdLevel    = 3
+	DefaultRowGroupRows = 128 * 1024
+)
+
 // uniqueColumns hold values that are (nearly) all distinct: a dictionary
 // only costs time and space there. Measured on generated sign-in and audit
 // data, turning it off for these makes files about 7% smaller and encoding

@@ -37,7 +37,7 @@ const MetaBatches = "entralake.batches"
 // Defaults of Config.
 const (
 	DefaultTargetSize   = 256 << 20
-	DefaultRowGroupRows = 128 * 1024
+	DefaultRowGroupRows = schema.DefaultRowGroupRows
 	// StagingDir is the folder under the lake root that holds the lock and
 	// the job folders.
 	StagingDir = ".compact"
@@ -120,7 +120,7 @@ func New(cfg Config, ledger Ledger) (*Compactor, error) {
 		cfg.TargetSize = DefaultTargetSize
 	}
 	if cfg.ZstdLevel == 0 {
-		cfg.ZstdLevel = 3
+		cfg.ZstdLevel = schema.DefaultZstdLevel
 	}
 	if cfg.RowGroupRows <= 0 {
 		cfg.RowGroupRows = DefaultRowGroupRows

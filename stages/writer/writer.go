@@ -57,7 +57,7 @@ const (
 	DefaultRollBytes   = 96 << 20
 	DefaultRollRows    = 1_000_000
 	DefaultMaxAge      = time.Minute
-	DefaultRowGroupLen = 128 * 1024
+	DefaultRowGroupLen = schema.DefaultRowGroupRows
 )
 
 // Config configures a Writer. Zero values take the defaults.
@@ -157,7 +157,7 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
 	}
 	if cfg.ZstdLevel == 0 {
-		cfg.ZstdLevel = 3
+		cfg.ZstdLevel = schema.DefaultZstdLevel
 	}
 	if cfg.RowGroupRows <= 0 {
 		cfg.RowGroupRows = DefaultRowGroupLen
