@@ -9,6 +9,7 @@ import (
 	"github.com/entralake/entralake/internal/gen"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/parser/parsertest"
 )
 
 // benchBlob is one generated blob held in memory.
@@ -56,15 +57,7 @@ func BenchmarkParse(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			blobs, size := genBlobs(b, bc.records, bc.categories...)
-			lt, err := schema.Load("Azure.Audit")
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := parser.New(parser.Config{LogType: lt})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer p.Release()
+			p := parsertest.New(b, parser.Config{})
 			ctx := context.Background()
 			var records, quarantined int64
 			emit := func(pb parser.Batch) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -91,11 +92,7 @@ func NewHandler(cfg HandlerConfig, r BlobReader, pub Publisher, log *slog.Logger
 func (h *Handler) QuarantinedByReason() map[string]int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make(map[string]int64, len(h.byReason))
-	for k, n := range h.byReason {
-		out[k] = n
-	}
-	return out
+	return maps.Clone(h.byReason)
 }
 
 // permanentError marks a task that can never succeed.

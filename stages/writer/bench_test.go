@@ -12,6 +12,7 @@ import (
 	"github.com/entralake/entralake/internal/gen"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/parser/parsertest"
 	"github.com/entralake/entralake/stages/writer"
 )
 
@@ -52,15 +53,7 @@ func parsedBatches(b *testing.B, records int64) (batches []benchBatch, jsonBytes
 	if err != nil {
 		b.Fatal(err)
 	}
-	lt, err := schema.Load("Azure.Audit")
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := parser.New(parser.Config{LogType: lt})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Release()
+	p := parsertest.New(b, parser.Config{})
 	for _, bl := range g.Blobs() {
 		var buf bytes.Buffer
 		if _, err := g.WriteBlob(&buf, bl); err != nil {

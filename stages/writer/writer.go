@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"runtime"
 	"slices"
@@ -347,11 +348,7 @@ func (w *Writer) noteNewest(pt *part) {
 func (w *Writer) Newest() map[string]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[string]time.Time, len(w.newest))
-	for k, v := range w.newest {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(w.newest)
 }
 
 // detach takes pt out of the buffer (w.mu held); its bytes stop counting

@@ -3,6 +3,7 @@ package writertest
 
 import (
 	"context"
+	"maps"
 	"sync"
 )
 
@@ -37,9 +38,5 @@ func (l *Ledger) Record(_ context.Context, file string, ids []string) error {
 func (l *Ledger) Files() map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]string, len(l.m))
-	for k, v := range l.m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(l.m)
 }
