@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // A frame is one JSON text to decode: a line, or a document spread over
@@ -99,6 +101,8 @@ func isBlank(b []byte) bool {
 	return len(bytes.TrimLeft(b, " \t\r\n")) == 0
 }
 
+var structureOnly = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
 // depthScanner follows JSON nesting across lines, looking only at brackets
 // and strings; the real syntax check is the decoder's.
 type depthScanner struct {
@@ -170,11 +174,21 @@ func (f *framer) joinDocument(first line) (doc frame, ok, stop bool) {
 			return frame{}, false, false
 		}
 		if closed {
+			// Brackets can balance over lines that are not one JSON value
+			// (a broken line followed by others): then the first line alone
+			// is bad and the others are read again on their own. Only the
+			// structure is checked here: a duplicate key or bad UTF-8 inside
+			// one element of a wrapper quarantines that element, later.
+			doc := trimEOL(buf)
+			if !jsontext.Value(doc).IsValid(structureOnly...) {
+				f.pend = append(taken, f.pend...)
+				return frame{}, false, false
+			}
 			size := first.size
 			for _, t := range taken {
 				size += t.size
 			}
-			return frame{off: first.off, data: trimEOL(buf), size: size}, true, false
+			return frame{off: first.off, data: doc, size: size}, true, false
 		}
 	}
 }

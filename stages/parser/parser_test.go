@@ -146,10 +146,14 @@ func TestFraming(t *testing.T) {
 		{"not json", "hello\n" + rec + "\n", true, 1, 1, -1},
 		{"truncated line then good lines", rec[:60] + "\n" + rec + "\n" + rec + "\n", true, 2, 1, -1},
 		{"truncated mid-value then good", rec[:len(rec)-1] + "\n" + rec + "\n", true, 1, 1, -1},
+		// Brackets that balance over three lines without making JSON: the good
+		// line in the middle is a row, the two bad lines are quarantined alone.
+		{"unbalanced lines around a good one", `{"time":"2025-04-11T16:00:00Z","x":{` + "\n" + rec + "\n" + `}}` + "\n", true, 1, 2, -1},
 		{"missing time", `{"resourceId":"/r","operationName":"op"}` + "\n" + rec + "\n", true, 1, 1, -1},
 		{"missing operationName", `{"time":"2025-04-11T16:01:02Z","resourceId":"/r"}` + "\n", true, 0, 1, -1},
 		{"bad time", `{"time":"yesterday","resourceId":"/r","operationName":"op"}` + "\n", true, 0, 1, -1},
 		{"not an object", `[1,2]` + "\n" + `"str"` + "\n" + `42` + "\n", true, 0, 4, -1}, // an array is read as records: two bad ones
+		{"pretty wrapper, one element with a duplicate key", "{\"records\": [\n" + rec + ",\n" + `{"time":"2025-04-11T16:01:02Z","time":"2025-04-11T16:01:03Z","resourceId":"/r","operationName":"op"}` + ",\n" + rec + "\n]}\n", true, 2, 1, -1},
 		{"wrapper with one bad element", `{"records":[` + rec + `,{"time":"x"},` + rec + `]}` + "\n", true, 2, 1, -1},
 		{"duplicate keys", `{"time":"2025-04-11T16:01:02Z","time":"2025-04-11T16:01:03Z","resourceId":"/r","operationName":"op"}` + "\n", true, 0, 1, -1},
 		{"nul bytes", "\x00\x00\x00\n" + rec + "\n", true, 1, 1, -1},
