@@ -8,8 +8,9 @@
 // Final), blank lines, a UTF-8 BOM, {"records":[...]} wrappers on one line
 // or pretty-printed, top-level arrays, and single records over many lines.
 // Values are converted only without loss; what does not fit goes, as JSON,
-// to the p_extra column. p_row_id hashes (container/blob, byte offset of
-// the line, index in a wrapper): the same record always has the same id.
+// to the p_extra column. p_row_id is a hash of container/blob followed
+// by the byte offset of the line and the index in a wrapper: the same
+// record always has the same id.
 //
 // A Parser is pure: bytes in, batches out. Handler adds the I/O around it
 // for the worker pool: it reads a task's range from a BlobReader (going back

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,81 @@ func TestConversions(t *testing.T) {
 		}
 	}
 	_ = arrow.PrimitiveTypes.Int64
+}
+
+// rowIDs returns the p_row_id values of the rows res emitted.
+func rowIDs(t *testing.T, res *result) []string {
+	t.Helper()
+	var ids []string
+	for _, b := range res.batches {
+		if b.Table != "azure_audit" {
+			continue
+		}
+		idx := b.Record.Schema().FieldIndices(schema.ColRowID)
+		if len(idx) != 1 {
+			t.Fatalf("no %s column in %v", schema.ColRowID, b.Record.Schema())
+		}
+		col := b.Record.Column(idx[0]).(*array.String)
+		for i := range col.Len() {
+			ids = append(ids, col.Value(i))
+		}
+	}
+	return ids
+}
+
+// TestRowID checks p_row_id: the same on every run, distinct for every
+// record (lines and records of a wrapper), 32 hex digits starting with the
+// blob's own prefix, and a hash of the whole position past the offsets
+// the layout holds.
+func TestRowID(t *testing.T) {
+	rec := func(i int) string {
+		return `{"time":"2025-04-11T16:0` + string(rune('0'+i)) + `:00Z","resourceId":"/r","operationName":"Sign-in activity","category":"SignInLogs"}`
+	}
+	data := []byte(rec(1) + "\n" + rec(2) + "\n" + `{"records":[` + rec(3) + "," + rec(4) + "]}\n" + rec(5) + "\n")
+	p := newTestParser(t, Config{})
+	first := rowIDs(t, parseBytes(t, p, schema.Task{Final: true}, data))
+	again := rowIDs(t, parseBytes(t, p, schema.Task{Final: true}, data))
+	other := rowIDs(t, parseBytes(t, p, schema.Task{Final: true, Blob: "tenantId=x/y=2025/m=04/d=11/h=17/m=00/PT1H.json"}, data))
+	if len(first) != 5 {
+		t.Fatalf("%d ids, want 5: %v", len(first), first)
+	}
+	if !slices.Equal(first, again) {
+		t.Fatalf("ids differ between runs:\n%v\n%v", first, again)
+	}
+	seen := map[string]bool{}
+	for i, id := range append(slices.Clone(first), other...) {
+		if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("id %q is not 32 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q twice (index %d)", id, i)
+		}
+		seen[id] = true
+	}
+	for _, ids := range [][]string{first, other} {
+		for _, id := range ids {
+			if id[:16] != ids[0][:16] {
+				t.Fatalf("ids of one blob with different prefixes: %v", ids)
+			}
+		}
+	}
+	if first[0][:16] == other[0][:16] {
+		t.Fatalf("two blobs share the prefix %s", first[0][:16])
+	}
+
+	// An offset past 2^48 cannot be laid out: the id is a hash.
+	const far = int64(1) << 48
+	task := schema.Task{Container: "insights-logs-signinlogs", Blob: "b/PT1H.json", Start: far, End: far + int64(len(data)), Final: true}
+	var big result
+	if _, err := p.Parse(context.Background(), task, far, bytes.NewReader(data), func(b Batch) error {
+		big.batches = append(big.batches, b)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(big.release)
+	ids := rowIDs(t, &big)
+	if len(ids) != 5 || ids[0][:16] == ids[1][:16] {
+		t.Fatalf("ids past 2^48 are not hashes: %v", ids)
+	}
 }
