@@ -15,7 +15,14 @@ func TestOffsetsCommitted(t *testing.T) {
 	dir := t.TempDir()
 	src := absPath(t, "../testdata/export")
 	runOnce(t, src, filepath.Join(dir, "lake"), filepath.Join(dir, "data"))
-	out, _ := runEntralake(t, "status", "--data-dir", filepath.Join(dir, "data"), "--json")
+	checkCommitted(t, src, filepath.Join(dir, "data"))
+}
+
+// checkCommitted checks with `entralake status` that every blob of the
+// export src is published and committed to its last byte.
+func checkCommitted(t *testing.T, src, dataDir string) {
+	t.Helper()
+	out, _ := runEntralake(t, "status", "--data-dir", dataDir, "--json")
 	var st struct {
 		Offsets struct {
 			Blobs          int   `json:"blobs"`

@@ -101,6 +101,24 @@ func TestRunOnceTestdata(t *testing.T) {
 	}
 }
 
+// TestRunOnceSplitTasks runs the testdata (with its bad lines and
+// multi-line records) and the corpus with --task-size so small that every
+// blob is cut into many tasks, most cuts inside a record: the lake must
+// hold exactly what one task per blob gives (every row checked against
+// the oracle, every bad record quarantined once), and every blob's
+// offset must be committed to its end.
+func TestRunOnceSplitTasks(t *testing.T) {
+	for _, src := range []string{absPath(t, testdataExport), corpusExport(t)} {
+		ex := mustReadExport(t, src)
+		lake, dataDir := t.TempDir(), t.TempDir()
+		out, _ := runEntralake(t, "run", "--source", src, "--lake", lake, "--data-dir", dataDir, "--once", "--task-size", "700")
+		db := openDuckDB(t)
+		checkLake(t, db, lake, ex)
+		checkCommitted(t, src, dataDir)
+		t.Logf("%s: %s", filepath.Base(src), strings.TrimSpace(out))
+	}
+}
+
 // corpusCategories is the table of ../shared/corpus/SOURCES.md, used when a
 // file's records do not name their category.
 var corpusCategories = map[string]string{

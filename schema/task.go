@@ -27,6 +27,19 @@ type Task struct {
 	// Final says the blob will not grow any more: a last line without a
 	// newline is parsed instead of being left to the next task.
 	Final bool `json:"final,omitempty"`
+	// SplitStart and SplitEnd mark a cut the lister made inside a blob to
+	// share it between parsers (Start, End). A parser moves a cut at
+	// position s to the first record boundary at or after s, before the
+	// blob's listed Size: the start of a line that begins with '{' after a
+	// line whose last non-blank byte is '}', where valid JSON text can
+	// only separate two top-level values. Without one before Size, the cut
+	// moves to Size; when the maximum record size passes without one, back
+	// to the start of its line. Both tasks
+	// around a cut find the same position from the same bytes, so they
+	// share the records exactly. A task ending at a cut reads up to the
+	// moved position and parses its end as final.
+	SplitStart bool `json:"split_start,omitempty"`
+	SplitEnd   bool `json:"split_end,omitempty"`
 }
 
 // ID is the task's stable identity: the same blob, etag and range always give
@@ -34,6 +47,9 @@ type Task struct {
 func (t Task) ID() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%d\x00%t", t.Container, t.Blob, t.ETag, t.Start, t.End, t.Final)
+	if t.SplitStart || t.SplitEnd {
+		fmt.Fprintf(h, "\x00%t\x00%t", t.SplitStart, t.SplitEnd)
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 

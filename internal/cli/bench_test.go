@@ -19,6 +19,7 @@ import (
 var (
 	runOnceMB      = flag.Float64("runonce.mb", 64, "megabytes of generated export for BenchmarkRunOnce")
 	runOnceParsers = flag.Int("runonce.parsers", 0, "--parsers of BenchmarkRunOnce (0: number of CPUs)")
+	runOnceHours   = flag.Int("runonce.hours", 24, "hours the export of BenchmarkRunOnce spans (one blob per category and hour)")
 )
 
 // TestGenCommand checks `entralake gen`: the same seed writes the same
@@ -68,13 +69,13 @@ var summaryRE = regexp.MustCompile(`(\d+) records .* -> (\d+) rows, (\d+) quaran
 // `entralake run --once` does it: list, read, parse, publish Arrow batches
 // to the embedded JetStream, consume them, write zstd Parquet files. Each
 // iteration starts with an empty data dir and lake. The export is generated
-// once (-runonce.mb, default 64 MB); MB/s counts its bytes. The fixed costs
+// once (-runonce.mb, default 64 MB, over -runonce.hours); MB/s counts its bytes. The fixed costs
 // of a run (server start, the 300 ms idle wait before the last flush) weigh
 // more on small exports.
 func BenchmarkRunOnce(b *testing.B) {
 	src := filepath.Join(b.TempDir(), "export")
 	var out, errb bytes.Buffer
-	if code := cli.Main([]string{"gen", "--mb", strconv.FormatFloat(*runOnceMB, 'f', -1, 64), "--out", src}, &out, &errb); code != 0 {
+	if code := cli.Main([]string{"gen", "--mb", strconv.FormatFloat(*runOnceMB, 'f', -1, 64), "--hours", strconv.Itoa(*runOnceHours), "--out", src}, &out, &errb); code != 0 {
 		b.Fatalf("gen: exit %d\n%s%s", code, out.Bytes(), errb.Bytes())
 	}
 	b.Log(strings.TrimSpace(out.String()))

@@ -110,6 +110,7 @@ type ListerFlags struct {
 	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23); default: the newest." placeholder:"HOUR"`
 	PollInterval time.Duration `help:"How often watch mode lists recent hours again." default:"1m"`
 	Recent       time.Duration `help:"How far back blobs may still grow and are listed again in watch mode." default:"48h"`
+	TaskSize     int64         `help:"Split the new bytes of a blob into tasks of about this many bytes, so that parsers (and parser processes) share a big blob; each cut moves to a record boundary. 0: one task per blob." default:"33554432" placeholder:"BYTES"`
 }
 
 func parseHour(s string) (time.Time, error) {
@@ -272,7 +273,7 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 	}
 	settle := settleFunc(func(ctx context.Context) (int, error) { return tasks.Settle(ctx, off) })
 	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
-		From: from, To: to, Once: once, Recent: lf.Recent, Settler: settle}, src, off, c.js, log), nil
+		From: from, To: to, Once: once, Recent: lf.Recent, Settler: settle, TaskSize: lf.TaskSize}, src, off, c.js, log), nil
 }
 
 func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, writer.Lake, error) {

@@ -73,6 +73,11 @@ type Config struct {
 	Now func() time.Time
 	// Settler, when set, is called at the start of each pass.
 	Settler Settler
+	// TaskSize splits the new bytes of a blob into tasks of about this
+	// many bytes, so that parsers share a big blob (0: one task a blob).
+	// Parsers move each split point to the next record boundary
+	// (schema.Task.SplitStart).
+	TaskSize int64
 }
 
 // Stats count a lister's work.
@@ -276,6 +281,49 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 	l.Stats.Blobs.Add(1)
 	t := schema.Task{SourceID: l.cfg.SourceID, SourceLabel: l.cfg.SourceLabel, Container: b.Container, Blob: b.Name,
 		ETag: b.ETag, Size: b.Size, Start: st.Published, End: b.Size, Final: final}
+	for _, part := range split(t, l.cfg.TaskSize) {
+		if err := l.publish(ctx, part); err != nil {
+			return err
+		}
+	}
+	if hour, ok := schema.BlobHour(b.Name); ok && !l.hours[hour] {
+		if l.hours == nil {
+			l.hours = map[time.Time]bool{}
+		}
+		l.hours[hour] = true
+		l.Stats.Hours.Add(1)
+	}
+	st.ETag, st.Published, st.Final = b.ETag, b.Size, final
+	if err := l.offsets.Put(ctx, st); err != nil {
+		return fmt.Errorf("store offset of %s: %w", t.Path(), err)
+	}
+	return nil
+}
+
+// split cuts t into tasks of about size bytes, evenly (none when size <= 0
+// or t is smaller than twice size). Every cut is a split point: the task before
+// it ends, and the task after it starts, at the first record boundary from
+// there on.
+func split(t schema.Task, size int64) []schema.Task {
+	if size <= 0 || t.End-t.Start < 2*size {
+		return []schema.Task{t}
+	}
+	n := (t.End - t.Start + size/2) / size
+	cut := func(i int64) int64 { return t.Start + i*(t.End-t.Start)/n }
+	parts := make([]schema.Task, 0, n)
+	for i := range n {
+		p := t
+		p.Start, p.SplitStart = cut(i), i > 0
+		if i < n-1 {
+			p.End, p.SplitEnd = cut(i+1), true
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// publish sends one task, with its id as the Nats-Msg-Id.
+func (l *Lister) publish(ctx context.Context, t schema.Task) error {
 	data, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -291,16 +339,5 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 	}
 	l.Stats.Tasks.Add(1)
 	l.Stats.Bytes.Add(t.End - t.Start)
-	if hour, ok := schema.BlobHour(b.Name); ok && !l.hours[hour] {
-		if l.hours == nil {
-			l.hours = map[time.Time]bool{}
-		}
-		l.hours[hour] = true
-		l.Stats.Hours.Add(1)
-	}
-	st.ETag, st.Published, st.Final = b.ETag, b.Size, final
-	if err := l.offsets.Put(ctx, st); err != nil {
-		return fmt.Errorf("store offset of %s: %w", t.Path(), err)
-	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -172,4 +173,44 @@ func TestNarrowSkipsMinuteFolder(t *testing.T) {
 	if !ok || !lo.Equal(time.Date(2025, 4, 11, 16, 0, 0, 0, time.UTC)) || hi.Sub(lo) >= time.Hour {
 		t.Fatalf("span %v..%v ok=%v, want the hour 2025-04-11T16", lo, hi, ok)
 	}
+}
+
+// TestPassSplitsBigBlobs checks TaskSize: new bytes of at least twice the
+// size become tasks of about that size, marked at every cut; less stays
+// one task; appended bytes are split from where publishing stopped.
+func TestPassSplitsBigBlobs(t *testing.T) {
+	key := "insights-logs-signinlogs/tenantId=t1/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	src := &memSource{blobs: map[string]int64{key: 59}}
+	pub := &memPub{}
+	now := func() time.Time { return time.Date(2025, 4, 20, 0, 0, 0, 0, time.UTC) }
+	l := New(Config{Subject: "s", Now: now, Once: true, TaskSize: 30}, src, memOffsets{}, pub, nil)
+	type span struct {
+		start, end  int64
+		ss, se, fin bool
+	}
+	var want []span
+	check := func(size int64, add ...span) {
+		t.Helper()
+		src.blobs[key] = size
+		if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, add...)
+		var got []span
+		ids := map[string]bool{}
+		for _, k := range pub.tasks {
+			got = append(got, span{k.Start, k.End, k.SplitStart, k.SplitEnd, k.Final})
+			ids[k.ID()] = true
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("size %d: tasks %+v, want %+v", size, got, want)
+		}
+		if len(ids) != len(got) {
+			t.Fatalf("tasks share ids: %+v", pub.tasks)
+		}
+	}
+	check(59, span{0, 59, false, false, true})
+	check(200, span{59, 87, false, true, true}, span{87, 115, true, true, true}, span{115, 143, true, true, true},
+		span{143, 171, true, true, true}, span{171, 200, true, false, true})
+	check(215, span{200, 215, false, false, true})
 }

@@ -143,46 +143,127 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	if t.End <= t.Start && !t.Final {
 		return Stats{Consumed: t.Start}, nil // nothing new; the offset does not move
 	}
-	base, err := h.lineStart(ctx, t)
+	base, end := t.Start, t.End
+	if t.SplitStart {
+		base, err = h.recordBoundary(ctx, t, t.Start)
+	} else {
+		base, err = h.lineStart(ctx, t, t.Start)
+	}
 	if err != nil {
 		return Stats{}, err
 	}
-	rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, base, t.End-base)
+	pt := t // the task as the parser frames it
+	if t.SplitEnd {
+		if end, err = h.recordBoundary(ctx, t, t.End); err != nil {
+			return Stats{}, err
+		}
+		// The bytes up to a boundary are all there; at the blob's listed
+		// size, the blob may still grow.
+		pt.End, pt.Final = end, t.Final || end < t.Size
+	}
+	if end <= base {
+		// A split task without a boundary of its own: the task before it
+		// reads its bytes.
+		return Stats{Consumed: end}, h.done(ctx, t, base, end, nil)
+	}
+	rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, base, end-base)
 	if err != nil {
 		return Stats{}, fmt.Errorf("read %s: %w", t.Path(), err)
 	}
 	defer rc.Close()
 	id := t.ID()
 	var batches []string
-	st, err := p.Parse(ctx, t, base, rc, func(b Batch) error {
+	st, err := p.Parse(ctx, pt, base, rc, func(b Batch) error {
 		defer b.Record.Release()
+		if end < t.Size {
+			b.Last = false // a later task adds to the same partitions
+		}
 		return h.publish(ctx, id, b, b.Record, b.Key, &batches)
 	})
 	if err != nil {
 		return st, err
 	}
-	if h.cfg.Tasks != nil {
-		d := schema.TaskDone{Container: t.Container, Blob: t.Blob, Start: base, Consumed: st.Consumed, Batches: batches}
-		if err := h.cfg.Tasks.Done(ctx, id, d); err != nil {
-			return st, fmt.Errorf("record finished task: %w", err)
-		}
-	}
-	return st, nil
+	return st, h.done(ctx, t, base, st.Consumed, batches)
 }
 
-// lineStart finds where the line holding byte t.Start begins: a line left
-// unfinished by the previous range is read again, whole.
-func (h *Handler) lineStart(ctx context.Context, t schema.Task) (int64, error) {
-	if t.Start == 0 {
+// done records that task t turned bytes [base, consumed) into batches.
+func (h *Handler) done(ctx context.Context, t schema.Task, base, consumed int64, batches []string) error {
+	if h.cfg.Tasks == nil {
+		return nil
+	}
+	d := schema.TaskDone{Container: t.Container, Blob: t.Blob, Start: base, Consumed: consumed, Batches: batches}
+	if err := h.cfg.Tasks.Done(ctx, t.ID(), d); err != nil {
+		return fmt.Errorf("record finished task: %w", err)
+	}
+	return nil
+}
+
+// recordBoundary moves the split point s of t to the first record
+// boundary at or after it, before t.Size (see schema.Task.SplitStart); to
+// t.Size when there is none up to there; or, when the maximum record size
+// passes without one, back to the start of its line. It depends only on the bytes before t.Size, which never change, so
+// the tasks on both sides of s find the same position.
+func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (int64, error) {
+	const step = 64 << 10
+	const behind = 256 // bytes read before s, to see the end of the line before it
+	limit := min(t.Size, s+h.maxRecordSize())
+	pos := max(0, s-behind)
+	var last byte        // last byte other than blank or newline
+	var afterNL bool     // the previous byte was a newline
+	var lineEndLast byte // last, as it was at that newline
+	for pos < limit {
+		n := min(int64(step), limit-pos)
+		rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, pos, n)
+		if err != nil {
+			return 0, fmt.Errorf("read %s at byte %d: %w", t.Path(), pos, err)
+		}
+		buf, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return 0, fmt.Errorf("read %s at byte %d: %w", t.Path(), pos, err)
+		}
+		if len(buf) == 0 {
+			break
+		}
+		for i, c := range buf {
+			at := pos + int64(i)
+			if afterNL && c == '{' && lineEndLast == '}' && at >= s {
+				return at, nil
+			}
+			switch c {
+			case '\n':
+				afterNL, lineEndLast = true, last
+			case ' ', '\t', '\r':
+				afterNL = false
+			default:
+				afterNL, last = false, c
+			}
+		}
+		pos += int64(len(buf))
+	}
+	if pos >= t.Size {
+		return t.Size, nil // no boundary after s: the task before reads to the end
+	}
+	return h.lineStart(ctx, t, s)
+}
+
+func (h *Handler) maxRecordSize() int64 {
+	if n := int64(h.cfg.Parser.MaxRecordSize); n > 0 {
+		return n
+	}
+	return DefaultMaxRecordSize
+}
+
+// lineStart finds where the line holding byte start of t's blob begins:
+// a line left unfinished by the previous range is read again, whole.
+func (h *Handler) lineStart(ctx context.Context, t schema.Task, start int64) (int64, error) {
+	if start == 0 {
 		return 0, nil
 	}
 	const step = 64 << 10
-	limit := int64(h.cfg.Parser.MaxRecordSize)
-	if limit <= 0 {
-		limit = DefaultMaxRecordSize
-	}
-	pos := t.Start
-	for pos > 0 && t.Start-pos <= limit {
+	limit := h.maxRecordSize()
+	pos := start
+	for pos > 0 && start-pos <= limit {
 		n := min(int64(step), pos)
 		rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, pos-n, n)
 		if err != nil {
@@ -201,7 +282,7 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task) (int64, error) {
 	if pos == 0 {
 		return 0, nil
 	}
-	return t.Start, nil // a line longer than the limit: start where we are
+	return start, nil // a line longer than the limit: start where we are
 }
 
 // publish sends one batch, split in halves until each part fits a message.

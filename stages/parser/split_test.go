@@ -1,0 +1,214 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/entralake/entralake/schema"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// bytesBlob is a BlobReader over one blob held in memory.
+type bytesBlob []byte
+
+func (b bytesBlob) ReadRange(_ context.Context, _, _ string, off, n int64) (io.ReadCloser, error) {
+	if off > int64(len(b)) {
+		return nil, fmt.Errorf("offset %d past the end (%d)", off, len(b))
+	}
+	end := int64(len(b))
+	if n >= 0 {
+		end = min(end, off+n)
+	}
+	return io.NopCloser(bytes.NewReader(b[off:end])), nil
+}
+
+// rowSink decodes the batches a Handler publishes: the p_row_id of every
+// row and the raw bytes of every quarantined record.
+type rowSink struct {
+	t    *testing.T
+	ids  []string
+	raws []string
+	last map[string]int // batches marked last, by task id
+}
+
+func (s *rowSink) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	r, err := ipc.NewReader(bytes.NewReader(m.Data))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	if m.Header.Get(schema.HeaderLast) != "" {
+		if s.last == nil {
+			s.last = map[string]int{}
+		}
+		s.last[m.Header.Get(schema.HeaderTask)]++
+	}
+	for r.Next() {
+		rec := r.RecordBatch()
+		name := schema.ColRowID
+		quarantine := strings.HasSuffix(m.Header.Get(schema.HeaderTable), "_quarantine")
+		if quarantine {
+			name = "raw"
+		}
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			s.t.Fatalf("no column %s in %v", name, rec.Schema())
+		}
+		for i := range int(rec.NumRows()) {
+			switch col := rec.Column(idx[0]).(type) {
+			case *array.String:
+				s.ids = append(s.ids, col.Value(i))
+			case *array.Binary:
+				s.raws = append(s.raws, string(col.Value(i)))
+			default:
+				s.t.Fatalf("column %s is %T", name, col)
+			}
+		}
+	}
+	return &jetstream.PubAck{}, r.Err()
+}
+
+// doneLog records finished tasks.
+type doneLog []schema.TaskDone
+
+func (d *doneLog) Done(_ context.Context, _ string, td schema.TaskDone) error {
+	*d = append(*d, td)
+	return nil
+}
+
+// awkwardBlob mixes what a split point can fall into: JSON lines (CRLF),
+// blank lines, pretty-printed records and arrays, a records wrapper and
+// broken lines, some ending in '}'.
+func awkwardBlob() []byte {
+	rec := func(i int) string {
+		return fmt.Sprintf(`{"time":"2025-04-11T16:%02d:%02dZ","resourceId":"/r","operationName":"Sign-in activity","category":"SignInLogs","properties":{"id":"%04d","ipAddress":"10.0.0.%d"}}`, i/60%60, i%60, i, i%250)
+	}
+	var b strings.Builder
+	for i := range 400 {
+		switch i % 40 {
+		case 7:
+			fmt.Fprintf(&b, "{\n  \"time\": \"2025-04-11T16:00:%02dZ\",\n  \"resourceId\": \"/r\",\n  \"operationName\": \"Sign-in activity\",\n  \"properties\": {\n    \"id\": \"p%d\"\n  }\n}\n", i%60, i)
+		case 13:
+			fmt.Fprintf(&b, "{\"records\":[%s,%s]}\r\n", rec(i), rec(i+1000))
+		case 19:
+			b.WriteString("not json at all\r\n\r\n")
+		case 23:
+			b.WriteString(`{"time":"2025-04-11T16:00:00Z","properties":{"id":1}` + "\n") // unbalanced, ends in '}'
+		case 29:
+			fmt.Fprintf(&b, "[\n%s,\n%s\n]\n", rec(i), rec(i+2000))
+		case 31:
+			b.WriteString("}}\n")
+		case 37:
+			b.WriteString(`{"time":"2025-04-11T16:00:00Z","resourceId":` + "\n") // truncated
+		default:
+			b.WriteString(rec(i) + "\r\n")
+		}
+	}
+	// A pretty-printed array over the maximum record size (4096 in the
+	// test): no boundary inside, and too long to look past.
+	b.WriteString("[\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  %s,\n", rec(5000+i))
+	}
+	b.WriteString("  " + rec(5040) + "\n]\n")
+	for i := range 20 {
+		b.WriteString(rec(6000+i) + "\n")
+	}
+	b.WriteString(rec(9999)) // no final newline
+	return []byte(b.String())
+}
+
+// TestSplitTasks parses one blob whole and cut into tasks of many sizes,
+// run in reverse order: the tasks cover the blob with no gap or overlap
+// (each starts where the one before consumed up to), and together they
+// yield exactly the rows and quarantined records of the whole blob.
+func TestSplitTasks(t *testing.T) {
+	blob := awkwardBlob()
+	size := int64(len(blob))
+	run := func(t *testing.T, tasks []schema.Task) (*rowSink, doneLog) {
+		sink := &rowSink{t: t}
+		var done doneLog
+		h, err := NewHandler(HandlerConfig{
+			Tasks:      &done,
+			Parser:     Config{LogType: newTestParser(t, Config{}).cfg.LogType, MaxRecordSize: 4096},
+			Subject:    func(table string) string { return "batches." + table },
+			MaxPayload: 8 << 20,
+		}, bytesBlob(blob), sink, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range slices.Backward(tasks) {
+			if _, err := h.Run(context.Background(), task); err != nil {
+				t.Fatalf("task [%d, %d): %v", task.Start, task.End, err)
+			}
+		}
+		slices.Reverse(done)
+		return sink, done
+	}
+	base := schema.Task{Container: "insights-logs-signinlogs", Blob: "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json", Size: size, End: size, Final: true}
+	whole, _ := run(t, []schema.Task{base})
+	if len(whole.ids) < 350 || len(whole.raws) < 40 {
+		t.Fatalf("the blob gives %d rows and %d quarantined records; the test needs both", len(whole.ids), len(whole.raws))
+	}
+	slices.Sort(whole.ids)
+	slices.Sort(whole.raws)
+	for _, cut := range []int64{53, 200, 511, 1000, 4093, size / 3} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			var tasks []schema.Task
+			for start := int64(0); start < size; start += cut {
+				p := base
+				p.Start, p.SplitStart = start, start > 0
+				if start+cut < size {
+					p.End, p.SplitEnd = start+cut, true
+				}
+				tasks = append(tasks, p)
+			}
+			got, done := run(t, tasks)
+			if len(done) != len(tasks) {
+				t.Fatalf("%d tasks recorded, want %d", len(done), len(tasks))
+			}
+			at, moved := int64(0), 0
+			for i, d := range done {
+				if d.Start != at {
+					t.Fatalf("task %d starts at %d, the one before consumed up to %d", i, d.Start, at)
+				}
+				if d.Start != tasks[i].Start {
+					moved++
+				}
+				at = d.Consumed
+			}
+			if at != size {
+				t.Fatalf("tasks consumed up to %d of %d bytes", at, size)
+			}
+			if moved == 0 && len(tasks) > 1 {
+				t.Fatalf("no cut moved: the cuts did not fall inside records")
+			}
+			slices.Sort(got.ids)
+			slices.Sort(got.raws)
+			if !slices.Equal(got.ids, whole.ids) {
+				t.Fatalf("rows differ from the whole blob's: %d vs %d ids", len(got.ids), len(whole.ids))
+			}
+			if !slices.Equal(got.raws, whole.raws) {
+				t.Fatalf("quarantined records differ from the whole blob's:\n%q\n%q", got.raws, whole.raws)
+			}
+			// Only the task that reads to the blob's end ends its
+			// partitions: the last one but those whose cut moved to the end.
+			lastTask := len(tasks) - 1
+			for done[lastTask].Start == size {
+				lastTask--
+			}
+			if _, ok := got.last[tasks[lastTask].ID()]; !ok || len(got.last) != 1 {
+				t.Fatalf("batches marked last by %d tasks (%v), want task %d only", len(got.last), got.last, lastTask)
+			}
+		})
+	}
+}
