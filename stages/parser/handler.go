@@ -213,14 +213,9 @@ func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (i
 	var lineEndLast byte // last, as it was at that newline
 	for pos < limit {
 		n := min(int64(step), limit-pos)
-		rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, pos, n)
+		buf, err := h.readAt(ctx, t, pos, n)
 		if err != nil {
-			return 0, fmt.Errorf("read %s at byte %d: %w", t.Path(), pos, err)
-		}
-		buf, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return 0, fmt.Errorf("read %s at byte %d: %w", t.Path(), pos, err)
+			return 0, err
 		}
 		if len(buf) == 0 {
 			break
@@ -247,6 +242,20 @@ func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (i
 	return h.lineStart(ctx, t, s)
 }
 
+// readAt reads the n bytes at off of t's blob.
+func (h *Handler) readAt(ctx context.Context, t schema.Task, off, n int64) ([]byte, error) {
+	rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, off, n)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at byte %d: %w", t.Path(), off, err)
+	}
+	defer rc.Close()
+	buf, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at byte %d: %w", t.Path(), off, err)
+	}
+	return buf, nil
+}
+
 func (h *Handler) maxRecordSize() int64 {
 	if n := int64(h.cfg.Parser.MaxRecordSize); n > 0 {
 		return n
@@ -265,14 +274,9 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task, start int64) (in
 	pos := start
 	for pos > 0 && start-pos <= limit {
 		n := min(int64(step), pos)
-		rc, err := h.reader.ReadRange(ctx, t.Container, t.Blob, pos-n, n)
+		buf, err := h.readAt(ctx, t, pos-n, n)
 		if err != nil {
-			return 0, fmt.Errorf("read %s before byte %d: %w", t.Path(), pos, err)
-		}
-		buf, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return 0, fmt.Errorf("read %s before byte %d: %w", t.Path(), pos, err)
+			return 0, err
 		}
 		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 			return pos - n + int64(i) + 1, nil
