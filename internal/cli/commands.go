@@ -88,7 +88,7 @@ func (r *RunCmd) Run(env *Env) error {
 	if r.Once {
 		idle = 300 * time.Millisecond
 	}
-	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, log)
+	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, ph.Busy, log)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func (wc *WriterCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
-	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, env.Log)
+	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, nil, env.Log)
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,7 @@ type Handler struct {
 	mu       sync.Mutex
 	free     []*Parser
 	byReason map[string]int64
+	running  atomic.Int64 // tasks in Run
 	// Totals counts finished tasks.
 	Totals Totals
 }
@@ -133,8 +134,13 @@ func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 	return nil
 }
 
+// Busy reports whether a task is being parsed.
+func (h *Handler) Busy() bool { return h.running.Load() > 0 }
+
 // Run parses task t and publishes its batches.
 func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
+	h.running.Add(1)
+	defer h.running.Add(-1)
 	p, err := h.parser()
 	if err != nil {
 		return Stats{}, err

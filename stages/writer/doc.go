@@ -2,7 +2,8 @@
 //
 // A Writer buffers batches by table partition and closes a partition's file
 // when it reaches RollRows or RollBytes, when it is MaxAge old, when the
-// process is idle (IdleFlush), when a task's last batch arrives
+// process is idle (IdleFlush: no batch for a while, none being added,
+// nothing upstream Busy), when a task's last batch arrives
 // (FlushAtTaskEnd), or when all buffered partitions together pass
 // MaxBuffered. A file is written to a Lake under a temporary name, synced,
 // its batches recorded in the Ledger, and only then committed (renamed into

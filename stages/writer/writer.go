@@ -73,8 +73,14 @@ type Config struct {
 	// MaxAge closes a partition's file this long after its first batch.
 	MaxAge time.Duration
 	// IdleFlush, when positive, closes every file once no batch has arrived
-	// for this long (used by `run --once`).
+	// for this long, none is being added, and Busy (when set) reports no
+	// work upstream (used by `run --once`).
 	IdleFlush time.Duration
+	// Busy reports work upstream that may still send batches (in `run
+	// --once`: a parser holds a task). Without it, a slow parser or a
+	// writer waiting for its own encoders would look idle and get its
+	// partitions closed into small files.
+	Busy func() bool
 	// FlushAtTaskEnd closes a partition's file as soon as a batch marked as
 	// its task's last arrives, so that encoding overlaps parsing (used by
 	// `run --once`, where no more appends are coming).
@@ -122,6 +128,7 @@ type Writer struct {
 	buffered int64 // Arrow bytes over all parts
 	newest   map[string]time.Time
 	lastAdd  time.Time
+	adding   int // Add calls in progress
 	flushing sync.WaitGroup
 
 	// Totals count what was written.
@@ -200,6 +207,12 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	key := table + "/" + partition
 	w.mu.Lock()
+	w.adding++
+	defer func() {
+		w.mu.Lock()
+		w.adding--
+		w.mu.Unlock()
+	}()
 	if w.inflight[batchID] {
 		// Delivered again while the first delivery is still buffered: the
 		// first one's ack settles both.
@@ -251,7 +264,7 @@ func (w *Writer) Tick(ctx context.Context) {
 	now := time.Now()
 	var due []*part
 	w.mu.Lock()
-	idle := w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush
+	idle := w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && (w.cfg.Busy == nil || !w.cfg.Busy())
 	for _, pt := range w.parts {
 		if idle || now.Sub(pt.first) >= w.cfg.MaxAge {
 			due = append(due, pt)

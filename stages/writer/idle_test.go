@@ -1,0 +1,48 @@
+package writer_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/stages/writer/writertest"
+)
+
+// TestIdleFlushWaitsForBusy checks that IdleFlush does not close a file
+// while Busy reports work upstream (a parser in the middle of a task),
+// however long no batch arrives, and closes it once Busy turns false.
+func TestIdleFlushWaitsForBusy(t *testing.T) {
+	var busy atomic.Bool
+	busy.Store(true)
+	w := writer.New(writer.Config{IdleFlush: 20 * time.Millisecond, Busy: busy.Load}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("a")
+	var acked atomic.Int64
+	ack := func(context.Context) error { acked.Add(1); return nil }
+	nop := func() error { return nil }
+	ctx := t.Context()
+	if err := w.Add(ctx, "azure_audit", "category=SignInLogs/date=2025-04-11/hour=16", "b1", b.NewRecordBatch(),
+		writer.Pending{Ctx: ctx, Ack: ack, Nak: nop, Touch: nop}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		time.Sleep(30 * time.Millisecond)
+		w.Tick(ctx)
+	}
+	if n := w.Totals.Files.Load(); n != 0 || acked.Load() != 0 {
+		t.Fatalf("%d files written, %d batches acked while upstream was busy; want none", n, acked.Load())
+	}
+	busy.Store(false)
+	time.Sleep(30 * time.Millisecond)
+	w.Tick(ctx)
+	if n := w.Totals.Files.Load(); n != 1 || acked.Load() != 1 {
+		t.Fatalf("%d files written, %d batches acked once idle; want 1 and 1", n, acked.Load())
+	}
+}
