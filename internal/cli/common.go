@@ -110,7 +110,7 @@ type ListerFlags struct {
 	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23); default: the newest." placeholder:"HOUR"`
 	PollInterval time.Duration `help:"How often watch mode lists recent hours again." default:"1m"`
 	Recent       time.Duration `help:"How far back blobs may still grow and are listed again in watch mode." default:"48h"`
-	TaskSize     int64         `help:"Split the new bytes of a blob into tasks of about this many bytes, so that parsers (and parser processes) share a big blob; each cut moves to a record boundary. 0: one task per blob." default:"33554432" placeholder:"BYTES"`
+	TaskSize     int64         `help:"Cut the new bytes of a blob into tasks of about this many bytes (each cut moves to a record boundary), so that parser processes share a big blob. Worth it when parsers are the bottleneck (e.g. 64 MiB with parser processes on several machines); in one process on a few cores the writer is, and cutting only adds files and memory. 0: one task per blob." default:"0" placeholder:"BYTES"`
 }
 
 func parseHour(s string) (time.Time, error) {
@@ -276,7 +276,9 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 		From: from, To: to, Once: once, Recent: lf.Recent, Settler: settle, TaskSize: lf.TaskSize}, src, off, c.js, log), nil
 }
 
-func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
+// newWriter returns the writer stage; with idle > 0 (run --once) it closes
+// its files once idle for that long while busy (when set) reports false.
+func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
 	lake, err := openLake(ctx, wf, log)
 	if err != nil {
 		return nil, nil, err
@@ -285,7 +287,9 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration,
 	if err != nil {
 		return nil, nil, err
 	}
-	return writer.New(wf.config(idle), lake, ledger, log), lake, nil
+	cfg := wf.config(idle)
+	cfg.Busy = busy
+	return writer.New(cfg, lake, ledger, log), lake, nil
 }
 
 // settleFunc adapts a function to lister.Settler.
