@@ -60,6 +60,11 @@ type node struct {
 	foldName [][]byte // name of a child first matched by letter case only
 	folded   []bool
 	elem     *node
+	// Records of one blob list their keys in one order: after child i
+	// (after[len(children)] at the start of the object), the child that
+	// came next last time is tried first, by a byte comparison instead
+	// of a map lookup.
+	after []int
 }
 
 func compileFields(fields []*schema.Field) []*node {
@@ -121,6 +126,10 @@ func (n *node) setChildren(children []*node) {
 		}
 	}
 	n.seen = make([]bool, len(children))
+	n.after = make([]int, len(children)+1)
+	for i := range n.after {
+		n.after[i] = -1
+	}
 	n.foldName = make([][]byte, len(children))
 	n.folded = make([]bool, len(children))
 }
@@ -344,6 +353,7 @@ func (d *decoder) object(n *node) error {
 }
 
 func (d *decoder) members(n *node, seen []bool, mark int) error {
+	prev := len(n.children)
 	for {
 		if d.dec.PeekKind() == '}' {
 			_, err := d.dec.ReadToken()
@@ -354,7 +364,16 @@ func (d *decoder) members(n *node, seen []bool, mark int) error {
 			return err
 		}
 		d.name = unquote(d.name[:0], nv)
-		i := n.lookup(d.name, &d.fold)
+		i := n.after[prev]
+		if i < 0 || bstr(d.name) != n.children[i].name {
+			i = n.lookup(d.name, &d.fold)
+			if i >= 0 {
+				n.after[prev] = i
+			}
+		}
+		if i >= 0 {
+			prev = i
+		}
 		if i >= 0 && seen[i] {
 			if n.folded[i] && bytes.Equal(n.foldName[i], d.name) || !n.folded[i] && bstr(d.name) == n.children[i].name {
 				return fmt.Errorf("%w %q", errDuplicateName, d.name)
