@@ -3,6 +3,7 @@ package writer_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,8 @@ func parsedBatches(b *testing.B, records int64) (batches []benchBatch, jsonBytes
 // files in memory, with the production writer properties, one file per
 // partition (category and hour). MB/s counts the JSON bytes the batches
 // were parsed from; out-%json is the Parquet size in percent of them.
+var benchZstd = flag.Int("write.zstd", 0, "ZstdLevel of BenchmarkWrite (0: the default)")
+
 func BenchmarkWrite(b *testing.B) {
 	for _, bc := range []struct {
 		name        string
@@ -105,7 +108,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.SetBytes(jsonBytes)
 			b.ReportAllocs()
 			for b.Loop() {
-				w := writer.New(writer.Config{Concurrency: bc.concurrency}, lake, nopLedger{}, log)
+				w := writer.New(writer.Config{Concurrency: bc.concurrency, ZstdLevel: *benchZstd}, lake, nopLedger{}, log)
 				for _, bb := range batches {
 					bb.rec.Retain() // the writer releases what it is given
 					if err := w.Add(ctx, bb.table, bb.partition, bb.id, bb.rec, pend); err != nil {
