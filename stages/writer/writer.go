@@ -450,7 +450,7 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	bw.Reset(f)
 	defer func() { bw.Reset(nil); fileBuffers.Put(bw) }()
 	cw := &countingWriter{w: bw}
-	props := schema.ParquetProperties(w.cfg.Mem, w.cfg.ZstdLevel, w.cfg.RowGroupRows)
+	props := schema.ParquetProperties(w.cfg.Mem, w.cfg.ZstdLevel, w.cfg.RowGroupRows, schema.NullLeaves(pt.recs)...)
 	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
 	if err != nil {
 		f.Abort()
