@@ -188,6 +188,7 @@ func (p *Parser) Release() {
 // I/O error of r or an error of emit: the task should be retried.
 func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Reader, emit func(Batch) error) (Stats, error) {
 	p.task, p.emit, p.chunk = task, emit, 0
+	p.discard()
 	p.path = task.Path()
 	sum := sha256.Sum256([]byte(p.path))
 	copy(p.pathHash[:], sum[:])
@@ -271,6 +272,19 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 		return p.stats, err
 	}
 	return p.stats, nil
+}
+
+// discard drops what a Parse that failed midway left in the builders, so
+// that none of it goes out with the next task's rows.
+func (p *Parser) discard() {
+	for _, rb := range []*array.RecordBuilder{p.rb, p.qb} {
+		for _, f := range rb.Fields() {
+			if f.Len() > 0 {
+				rb.NewRecordBatch().Release()
+				break
+			}
+		}
+	}
 }
 
 func (p *Parser) consume(to int64) {

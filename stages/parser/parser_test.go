@@ -3,6 +3,8 @@ package parser
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -299,5 +301,49 @@ func TestRowID(t *testing.T) {
 	ids := rowIDs(t, &big)
 	if len(ids) != 5 || ids[0][:16] == ids[1][:16] {
 		t.Fatalf("ids past 2^48 are not hashes: %v", ids)
+	}
+}
+
+// failAfter returns data, then err.
+type failAfter struct {
+	data []byte
+	err  error
+}
+
+func (f *failAfter) Read(b []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(b, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestParseAfterFailedTask checks that a Parser reused after a task that
+// failed midway (a read error, as when storage drops the connection) emits
+// only the next task's rows and quarantined records: nothing of the failed
+// task is left in its builders, to be written twice once it is retried.
+func TestParseAfterFailedTask(t *testing.T) {
+	rec := func(i int) string {
+		return fmt.Sprintf(`{"time":"2025-04-11T16:00:%02dZ","resourceId":"/r","operationName":"Sign-in activity","category":"SignInLogs","properties":{"id":"%d"}}`, i, i)
+	}
+	var a strings.Builder
+	for i := range 5 {
+		a.WriteString(rec(i) + "\n")
+	}
+	a.WriteString("not json\n")
+	p := newTestParser(t, Config{})
+	task := schema.Task{Container: "insights-logs-signinlogs", Blob: "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json", Final: true}
+	_, err := p.Parse(context.Background(), task, 0, &failAfter{data: []byte(a.String()), err: errors.New("connection reset")}, func(b Batch) error {
+		b.Record.Release()
+		return nil
+	})
+	if err == nil {
+		t.Fatal("Parse of a failing reader: no error")
+	}
+	res := parseBytes(t, p, schema.Task{Final: true}, []byte(rec(7)+"\n"+rec(8)+"\n{bad\n"))
+	if res.rows != 2 || res.qrows != 1 || res.stats.Rows != 2 || res.stats.Quarantined != 1 {
+		t.Fatalf("after a failed task: %d rows and %d quarantined emitted (stats %d, %d), want 2 and 1",
+			res.rows, res.qrows, res.stats.Rows, res.stats.Quarantined)
 	}
 }
