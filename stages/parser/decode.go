@@ -60,6 +60,11 @@ type node struct {
 	foldName [][]byte // name of a child first matched by letter case only
 	folded   []bool
 	elem     *node
+	// pending counts the nulls of a scalar column not yet appended to its
+	// builder: most fields are absent from most records, and one
+	// AppendNulls(n) before the next value (or the end of the batch)
+	// costs far less than n AppendNull calls.
+	pending int
 	// Records of one blob list their keys in one order: after child i
 	// (after[len(children)] at the start of the object), the child that
 	// came next last time is tried first, by a byte comparison instead
@@ -160,16 +165,8 @@ func (n *node) bind(b array.Builder) {
 
 func (n *node) appendNull() {
 	switch {
-	case n.str != nil:
-		n.str.AppendNull()
-	case n.i64 != nil:
-		n.i64.AppendNull()
-	case n.f64 != nil:
-		n.f64.AppendNull()
-	case n.bln != nil:
-		n.bln.AppendNull()
-	case n.ts != nil:
-		n.ts.AppendNull()
+	case n.str != nil, n.i64 != nil, n.f64 != nil, n.bln != nil, n.ts != nil:
+		n.pending++ // see syncNulls
 	case n.st != nil:
 		n.st.AppendNull()
 	case n.lst != nil:
@@ -179,6 +176,42 @@ func (n *node) appendNull() {
 			c.appendNull()
 		}
 	}
+}
+
+// syncNulls appends the pending nulls of a scalar column. Call it before
+// appending a value, and on every scalar node before a batch is cut.
+func (n *node) syncNulls() {
+	if n.pending == 0 {
+		return
+	}
+	switch {
+	case n.str != nil:
+		n.str.AppendNulls(n.pending)
+	case n.i64 != nil:
+		n.i64.AppendNulls(n.pending)
+	case n.f64 != nil:
+		n.f64.AppendNulls(n.pending)
+	case n.bln != nil:
+		n.bln.AppendNulls(n.pending)
+	case n.ts != nil:
+		n.ts.AppendNulls(n.pending)
+	}
+	n.pending = 0
+}
+
+// scalars returns the scalar nodes under n.
+func (n *node) scalars(out []*node) []*node {
+	switch {
+	case n.str != nil, n.i64 != nil, n.f64 != nil, n.bln != nil, n.ts != nil:
+		return append(out, n)
+	}
+	for _, c := range n.children {
+		out = c.scalars(out)
+	}
+	if n.elem != nil {
+		out = n.elem.scalars(out)
+	}
+	return out
 }
 
 // lookup finds a child by exact name, then by a name that differs only in
@@ -452,6 +485,7 @@ func (d *decoder) leaf(n *node, v jsontext.Value) {
 		n.appendNull()
 		return
 	}
+	n.syncNulls()
 	switch n.kind {
 	case kString:
 		switch k {

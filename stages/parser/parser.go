@@ -113,6 +113,7 @@ type Parser struct {
 	idBuf    []byte
 	hexBuf   [32]byte
 	pathHash [8]byte // first bytes of SHA-256(container/blob), per task
+	scalars  []*node // the scalar columns, whose nulls wait in node.pending
 
 	// per task
 	task      schema.Task
@@ -169,6 +170,7 @@ func New(cfg Config) (*Parser, error) {
 		}
 	}
 	p.pcol = p.rb.Fields()[len(p.root.children):]
+	p.scalars = p.root.scalars(nil)
 	if len(p.pcol) != 11 {
 		return nil, fmt.Errorf("parser: schema has %d p_ columns, want 11", len(p.pcol))
 	}
@@ -277,6 +279,9 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 // discard drops what a Parse that failed midway left in the builders, so
 // that none of it goes out with the next task's rows.
 func (p *Parser) discard() {
+	for _, n := range p.scalars {
+		n.syncNulls() // the columns must be even to be cut
+	}
 	for _, rb := range []*array.RecordBuilder{p.rb, p.qb} {
 		for _, f := range rb.Fields() {
 			if f.Len() > 0 {
@@ -650,6 +655,9 @@ func (p *Parser) flush() error {
 	defer func() { p.chunk++; p.resetChunk() }()
 	var err error
 	if p.rows > 0 {
+		for _, n := range p.scalars {
+			n.syncNulls()
+		}
 		rec := p.rb.NewRecordBatch()
 		err = p.emitParts(rec)
 		rec.Release()
