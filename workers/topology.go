@@ -150,6 +150,32 @@ func Backlog(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64
 	return tasks, batches, nil
 }
 
+// Queued reports the tasks not yet finished (waiting or held by a parser)
+// and the batches not yet delivered to a writer: in `run --once`, work
+// that may still add to what the writer holds.
+func Queued(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64, err error) {
+	info := func(stream, name string) (*jetstream.ConsumerInfo, error) {
+		cons, err := js.Consumer(ctx, stream, name)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s: %w", name, err)
+		}
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s info: %w", name, err)
+		}
+		return ci, nil
+	}
+	ti, err := info(StreamTasks, ConsumerParsers)
+	if err != nil {
+		return 0, 0, err
+	}
+	bi, err := info(StreamBatches, ConsumerWriters)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ti.NumPending + uint64(ti.NumAckPending), bi.NumPending, nil
+}
+
 // WaitIdle polls Backlog until both streams are empty for two polls in a
 // row, calling progress after each poll.
 func WaitIdle(ctx context.Context, js jetstream.JetStream, every time.Duration, progress func(tasks, batches uint64)) error {

@@ -85,10 +85,17 @@ func (r *RunCmd) Run(env *Env) error {
 		return err
 	}
 	var idle time.Duration
-	if r.Once {
-		idle = 300 * time.Millisecond
+	busy := func() bool {
+		if ph.Busy() {
+			return true
+		}
+		tasks, batches, err := workers.Queued(ctx, c.js)
+		return err != nil || tasks > 0 || batches > 0
 	}
-	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, ph.Busy, log)
+	if r.Once {
+		idle = 100 * time.Millisecond
+	}
+	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, busy, log)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,8 @@ type Config struct {
 	// work upstream (used by `run --once`).
 	IdleFlush time.Duration
 	// Busy reports work upstream that may still send batches (in `run
-	// --once`: a parser holds a task). Without it, a slow parser or a
+	// --once`: a parser holds a task, or tasks or batches wait in their
+	// queues). It is called without the Writer's lock and may be slow. Without it, a slow parser or a
 	// writer waiting for its own encoders would look idle and get its
 	// partitions closed into small files.
 	Busy func() bool
@@ -264,7 +265,18 @@ func (w *Writer) Tick(ctx context.Context) {
 	now := time.Now()
 	var due []*part
 	w.mu.Lock()
-	idle := w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && (w.cfg.Busy == nil || !w.cfg.Busy())
+	quiet := func() bool {
+		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && len(w.parts) > 0
+	}
+	idle := quiet()
+	if idle && w.cfg.Busy != nil {
+		// Busy may ask the server: not under the lock. A batch added
+		// meanwhile moves lastAdd, and quiet says no.
+		w.mu.Unlock()
+		busy := w.cfg.Busy()
+		w.mu.Lock()
+		idle = !busy && quiet()
+	}
 	for _, pt := range w.parts {
 		if idle || now.Sub(pt.first) >= w.cfg.MaxAge {
 			due = append(due, pt)

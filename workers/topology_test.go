@@ -1,0 +1,48 @@
+package workers
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestQueued checks what Queued counts: tasks waiting or held by a parser,
+// and batches not yet delivered, but not batches a writer holds.
+func TestQueued(t *testing.T) {
+	js := testJS(t)
+	ctx := t.Context()
+	check := func(wantTasks, wantBatches uint64) {
+		t.Helper()
+		tasks, batches, err := Queued(ctx, js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tasks != wantTasks || batches != wantBatches {
+			t.Fatalf("Queued = %d tasks, %d batches; want %d, %d", tasks, batches, wantTasks, wantBatches)
+		}
+	}
+	check(0, 0)
+	if _, err := js.Publish(ctx, SubjectTasks, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, SubjectBatches+".azure_audit", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	check(1, 1)
+	// Delivered but not acked: a task held by a parser still counts, a
+	// batch held by a writer does not.
+	for _, c := range []struct{ stream, name string }{{StreamTasks, ConsumerParsers}, {StreamBatches, ConsumerWriters}} {
+		cons, err := js.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range b.Messages() {
+		}
+	}
+	check(1, 0)
+}
