@@ -46,3 +46,36 @@ func TestIdleFlushWaitsForBusy(t *testing.T) {
 		t.Fatalf("%d files written, %d batches acked once idle; want 1 and 1", n, acked.Load())
 	}
 }
+
+// TestTaskEndWaitsForStragglers checks FlushAtTaskEnd: a batch of the task
+// that reaches the writer just after the task's last one (decoded
+// concurrently) still goes into the same file.
+func TestTaskEndWaitsForStragglers(t *testing.T) {
+	lake := t.TempDir()
+	w := writer.New(writer.Config{FlushAtTaskEnd: true}, writer.DirLake{Root: lake}, writertest.NewLedger(), nil)
+	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
+	defer b.Release()
+	nop := func() error { return nil }
+	ctx := t.Context()
+	add := func(id string, last bool) {
+		t.Helper()
+		b.Field(0).(*array.StringBuilder).Append(id)
+		err := w.Add(ctx, "azure_audit", "category=SignInLogs/date=2025-04-11/hour=16", id, b.NewRecordBatch(),
+			writer.Pending{Ctx: ctx, Last: last, Ack: func(context.Context) error { return nil }, Nak: nop, Touch: nop})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("chunk-2", true)  // the task's last batch comes first
+	add("chunk-1", false) // its bigger batch before it, decoded later
+	w.Tick(ctx)
+	if n := w.Totals.Files.Load(); n != 0 {
+		t.Fatalf("%d files before the grace time passed", n)
+	}
+	time.Sleep(writer.TaskEndGrace)
+	w.Tick(ctx)
+	if n, rows := w.Totals.Files.Load(), w.Totals.Rows.Load(); n != 1 || rows != 2 {
+		t.Fatalf("%d files with %d rows after the task ended, want 1 file with 2 rows", n, rows)
+	}
+}

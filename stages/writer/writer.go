@@ -61,6 +61,12 @@ const (
 	DefaultRowGroupLen = schema.DefaultRowGroupRows
 )
 
+// TaskEndGrace is how long FlushAtTaskEnd waits after a task's last
+// batch: batches are decoded concurrently, and a task's big batch that
+// came before its small last one often reaches the buffer after it. Closing
+// at once gave it a file of its own.
+const TaskEndGrace = 50 * time.Millisecond
+
 // Config configures a Writer. Zero values take the defaults.
 type Config struct {
 	// RollBytes and RollRows close a partition's file when its buffered
@@ -82,9 +88,10 @@ type Config struct {
 	// writer waiting for its own encoders would look idle and get its
 	// partitions closed into small files.
 	Busy func() bool
-	// FlushAtTaskEnd closes a partition's file as soon as a batch marked as
-	// its task's last arrives, so that encoding overlaps parsing (used by
-	// `run --once`, where no more appends are coming).
+	// FlushAtTaskEnd closes a partition's file soon after a batch marked
+	// as its task's last arrives (TaskEndGrace later, at a Tick), so that
+	// encoding overlaps parsing (used by `run --once`, where no more
+	// appends are coming).
 	FlushAtTaskEnd bool
 	// TouchEvery sends in-progress acks for buffered messages this often.
 	TouchEvery time.Duration
@@ -143,6 +150,7 @@ type part struct {
 	pending          []Pending
 	bytes, rows      int64
 	first, touched   time.Time
+	ended            time.Time // when a task's last batch came (FlushAtTaskEnd)
 }
 
 // New returns a Writer.
@@ -240,7 +248,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	w.lastAdd = now
 	var full *part
 	switch {
-	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes, p.Last && w.cfg.FlushAtTaskEnd:
+	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes:
 		full = pt
 	case w.buffered > w.cfg.MaxBuffered:
 		for _, p := range w.parts {
@@ -251,6 +259,8 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	if full != nil {
 		w.detach(full)
+	} else if p.Last && w.cfg.FlushAtTaskEnd {
+		pt.ended = now // Tick closes it after TaskEndGrace
 	}
 	w.mu.Unlock()
 	if full != nil {
@@ -278,7 +288,7 @@ func (w *Writer) Tick(ctx context.Context) {
 		idle = !busy && quiet()
 	}
 	for _, pt := range w.parts {
-		if idle || now.Sub(pt.first) >= w.cfg.MaxAge {
+		if idle || now.Sub(pt.first) >= w.cfg.MaxAge || !pt.ended.IsZero() && now.Sub(pt.ended) >= TaskEndGrace {
 			due = append(due, pt)
 			w.detach(pt)
 			continue
