@@ -92,8 +92,11 @@ func (r *RunCmd) Run(env *Env) error {
 		tasks, batches, err := workers.Queued(ctx, c.js)
 		return err != nil || tasks > 0 || batches > 0
 	}
+	tick := 100 * time.Millisecond
 	if r.Once {
-		idle = 100 * time.Millisecond
+		// Busy and the writer's own counts say when the work is done: a
+		// short quiet time and frequent checks keep the end of a run short.
+		idle, tick = 30*time.Millisecond, 25*time.Millisecond
 	}
 	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, busy, log)
 	if err != nil {
@@ -124,7 +127,7 @@ func (r *RunCmd) Run(env *Env) error {
 			failed <- fmt.Errorf("writer: %w", err)
 		}
 	})
-	writing.Go(func() { w.Run(writeCtx, 100*time.Millisecond) })
+	writing.Go(func() { w.Run(writeCtx, tick) })
 	stop := func() {
 		stopParse()
 		parsing.Wait()
@@ -153,7 +156,7 @@ func (r *RunCmd) Run(env *Env) error {
 		return errors.Join(err, drainErr(failed))
 	}
 	prog := newProgress(env.Stderr, l, ph, w, start)
-	err = workers.WaitIdle(runCtx, c.js, 100*time.Millisecond, prog.update)
+	err = workers.WaitIdle(runCtx, c.js, tick, prog.update)
 	prog.done()
 	stop()
 	if err := errors.Join(drainErr(failed), err); err != nil {

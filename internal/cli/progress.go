@@ -44,7 +44,7 @@ func (p *progress) update(tasks, batches uint64) {
 	} else if total <= read {
 		eta = "0s"
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s %d hours  %d/%d blobs  %s/%s  %d records  %d quarantined  %d files  %.0f rec/s  left %s ",
+	fmt.Fprintf(p.w, "\r\033[K%s %d hours  %d/%d tasks  %s/%s  %d records  %d quarantined  %d files  %.0f rec/s  left %s ",
 		bar(read, total, 20), p.l.Stats.Hours.Load(), done, blobs, humanBytes(read), humanBytes(total), p.ph.Totals.Records.Load(),
 		p.ph.Totals.Quarantined.Load(), p.wr.Totals.Files.Load(), rate, eta)
 }

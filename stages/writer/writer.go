@@ -79,8 +79,8 @@ type Config struct {
 	// MaxAge closes a partition's file this long after its first batch.
 	MaxAge time.Duration
 	// IdleFlush, when positive, closes every file once no batch has arrived
-	// for this long, none is being added, and Busy (when set) reports no
-	// work upstream (used by `run --once`).
+	// for this long, none is being decoded or added, and Busy (when set)
+	// reports no work upstream (used by `run --once`).
 	IdleFlush time.Duration
 	// Busy reports work upstream that may still send batches (in `run
 	// --once`: a parser holds a task, or tasks or batches wait in their
@@ -136,7 +136,8 @@ type Writer struct {
 	buffered int64 // Arrow bytes over all parts
 	newest   map[string]time.Time
 	lastAdd  time.Time
-	adding   int // Add calls in progress
+	adding   int          // Add calls in progress
+	handling atomic.Int64 // Handle calls in progress (decoding, then Add)
 	flushing sync.WaitGroup
 
 	// Totals count what was written.
@@ -276,7 +277,7 @@ func (w *Writer) Tick(ctx context.Context) {
 	var due []*part
 	w.mu.Lock()
 	quiet := func() bool {
-		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && len(w.parts) > 0
+		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && w.handling.Load() == 0 && len(w.parts) > 0
 	}
 	idle := quiet()
 	if idle && w.cfg.Busy != nil {
@@ -592,6 +593,8 @@ func (deferred) Deferred() bool { return true }
 // Handle takes one batch message: it decodes the Arrow IPC body and buffers
 // it. The message is acked when its file is in the lake.
 func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+	w.handling.Add(1) // a batch on its way to Add: not idle
+	defer w.handling.Add(-1)
 	h := msg.Headers()
 	table, partition, id := h.Get(schema.HeaderTable), h.Get(schema.HeaderPartition), h.Get(schema.HeaderBatch)
 	if id == "" {
