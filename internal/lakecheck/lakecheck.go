@@ -2,7 +2,8 @@
 // make it readable, with the same values, by DuckDB, Trino, Athena, Spark
 // and Snowflake: INT64 microsecond UTC timestamps (never INT96 or
 // nanoseconds), the standard three-level LIST, no unsigned integers, no JSON
-// logical annotation, zstd pages, column statistics and a page index.
+// logical annotation, zstd pages (no compression only where a column chunk
+// holds no value), column statistics and a page index.
 //
 // It reads only the file's footer and page index, with arrow-go's
 // parquet/file and parquet/metadata readers, so it is cheap to run on every
@@ -167,8 +168,9 @@ func checkTimestamp(p string, c *pqschema.Column, lt pqschema.TimestampLogicalTy
 	}
 }
 
-// checkChunks checks every column chunk of every row group: zstd,
-// statistics, a column index and an offset index.
+// checkChunks checks every column chunk of every row group: zstd (or
+// none, for a chunk that holds no value), statistics, a column index and
+// an offset index.
 func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, add func(string, string, ...any)) error {
 	pir := r.GetPageIndexReader()
 	for rg := 0; rg < r.NumRowGroups(); rg++ {
@@ -186,12 +188,12 @@ func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, add fun
 				return fmt.Errorf("row group %d column %d: %w", rg, i, err)
 			}
 			p := cc.PathInSchema().String()
-			if cc.Compression() != compress.Codecs.Zstd {
-				add(p, "row group %d: compression %s, want ZSTD", rg, cc.Compression())
-			}
 			set, err := cc.StatsSet()
 			if err != nil {
 				return fmt.Errorf("row group %d column %s: %w", rg, p, err)
+			}
+			if c := cc.Compression(); c != compress.Codecs.Zstd && !(c == compress.Codecs.Uncompressed && set && emptyChunk(cc)) {
+				add(p, "row group %d: compression %s, want ZSTD (only a column chunk without values may be UNCOMPRESSED)", rg, c)
 			}
 			hasMinMax := false
 			if !set {
@@ -240,4 +242,10 @@ func Columns(path string) ([]string, error) {
 		out = append(out, c.ColumnPath().String())
 	}
 	return out, nil
+}
+
+// emptyChunk reports whether a column chunk's statistics count only nulls.
+func emptyChunk(cc *metadata.ColumnChunkMetaData) bool {
+	st, err := cc.Statistics()
+	return err == nil && st != nil && st.HasNullCount() && st.NullCount() == cc.NumValues()
 }

@@ -179,3 +179,47 @@ func TestCheckerFindsProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestUncompressedOnlyWhenEmpty checks the one exception to zstd: a column
+// chunk without values may be UNCOMPRESSED (the writer leaves empty
+// columns so); one with a value may not.
+func TestUncompressedOnlyWhenEmpty(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "empty", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "full", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	b.Field(0).AppendNull()
+	b.Field(1).(*array.StringBuilder).Append("x")
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "f.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Uncompressed), parquet.WithStats(true), parquet.WithPageIndexEnabled(true))
+	fw, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := lakecheck.CheckFile(path, lakecheck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, p := range rep.Problems {
+		all = append(all, p.String())
+	}
+	got := strings.Join(all, "\n")
+	if !strings.Contains(got, "full") || !strings.Contains(got, "want ZSTD") || strings.Contains(got, "empty") {
+		t.Fatalf("problems = %q, want only one about column full's compression", all)
+	}
+}
