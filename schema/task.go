@@ -73,4 +73,9 @@ const (
 	// HeaderLast is set on the batches of a task's last chunk: the task
 	// adds nothing more to their partitions.
 	HeaderLast = "Entralake-Last"
+	// HeaderSeq numbers the messages a task sends to one table partition
+	// (1, 2, ...) in the order it sends them. On a message with HeaderLast
+	// it tells the writer how many of the task's messages to wait for
+	// before closing the partition's file.
+	HeaderSeq = "Entralake-Seq"
 )

@@ -178,18 +178,18 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	}
 	defer rc.Close()
 	id := t.ID()
-	var batches []string
+	out := sent{seq: map[string]int{}}
 	st, err := p.Parse(ctx, pt, base, rc, func(b Batch) error {
 		defer b.Record.Release()
 		if end < t.Size {
 			b.Last = false // a later task adds to the same partitions
 		}
-		return h.publish(ctx, id, b, b.Record, b.Key, &batches)
+		return h.publish(ctx, id, b, b.Record, b.Key, &out)
 	})
 	if err != nil {
 		return st, err
 	}
-	return st, h.done(ctx, t, base, st.Consumed, batches)
+	return st, h.done(ctx, t, base, st.Consumed, out.ids)
 }
 
 // done records that task t turned bytes [base, consumed) into batches.
@@ -295,8 +295,15 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task, start int64) (in
 	return start, nil // a line longer than the limit: start where we are
 }
 
+// sent is what a task published: its batch ids, and how many messages
+// went to each table partition (schema.HeaderSeq).
+type sent struct {
+	ids []string
+	seq map[string]int
+}
+
 // publish sends one batch, split in halves until each part fits a message.
-func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string, ids *[]string) error {
+func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string, out *sent) error {
 	buf := ipcBuffers.Get().(*bytes.Buffer)
 	defer ipcBuffers.Put(buf)
 	if err := encodeIPC(buf, rec); err != nil {
@@ -306,7 +313,7 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
 		half := rec.NumRows() / 2
 		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
-			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i), ids)
+			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i), out)
 			part.Release()
 			if err != nil {
 				return err
@@ -322,6 +329,9 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	m.Header.Set(schema.HeaderBatch, batchID)
 	m.Header.Set(schema.HeaderTask, taskID)
 	m.Header.Set(schema.HeaderRows, strconv.FormatInt(rec.NumRows(), 10))
+	dest := b.Table + "/" + b.Partition
+	out.seq[dest]++
+	m.Header.Set(schema.HeaderSeq, strconv.Itoa(out.seq[dest]))
 	if b.Last {
 		m.Header.Set(schema.HeaderLast, "1")
 	}
@@ -331,7 +341,7 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
 	}
 	h.Totals.Batches.Add(1)
-	*ids = append(*ids, batchID)
+	out.ids = append(out.ids, batchID)
 	return nil
 }
 

@@ -79,3 +79,41 @@ func TestTaskEndWaitsForStragglers(t *testing.T) {
 		t.Fatalf("%d files with %d rows after the task ended, want 1 file with 2 rows", n, rows)
 	}
 }
+
+// TestTaskEndCountsShare checks FlushAtTaskEnd with sequence numbers: the
+// file closes as soon as the task's whole share of the partition is
+// buffered, whatever the order its batches came in, and not before.
+func TestTaskEndCountsShare(t *testing.T) {
+	w := writer.New(writer.Config{FlushAtTaskEnd: true}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
+	defer b.Release()
+	nop := func() error { return nil }
+	ctx := t.Context()
+	add := func(part, task, id string, seq int, last bool) {
+		t.Helper()
+		b.Field(0).(*array.StringBuilder).Append(id)
+		err := w.Add(ctx, "azure_audit", part, id, b.NewRecordBatch(),
+			writer.Pending{Ctx: ctx, Last: last, Task: task, Seq: seq, Ack: func(context.Context) error { return nil }, Nak: nop, Touch: nop})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := func(want int64) {
+		t.Helper()
+		if n := w.Totals.Files.Load(); n != want {
+			t.Fatalf("%d files, want %d", n, want)
+		}
+	}
+	const p1, p2 = "category=SignInLogs/date=2025-04-11/hour=16", "category=AuditLogs/date=2025-04-11/hour=16"
+	add(p1, "t1", "t1-3", 3, true) // the last of three comes first
+	add(p1, "t1", "t1-1", 1, false)
+	files(0)
+	add(p1, "t1", "t1-2", 2, false)
+	files(1) // whole: closed at once, no Tick needed
+	add(p2, "t2", "t2-1", 1, true)
+	files(2) // a task with one batch for the partition
+	if rows := w.Totals.Rows.Load(); rows != 4 {
+		t.Fatalf("%d rows written, want 4", rows)
+	}
+}

@@ -61,10 +61,12 @@ const (
 	DefaultRowGroupLen = schema.DefaultRowGroupRows
 )
 
-// TaskEndGrace is how long FlushAtTaskEnd waits after a task's last
-// batch: batches are decoded concurrently, and a task's big batch that
-// came before its small last one often reaches the buffer after it. Closing
-// at once gave it a file of its own.
+// TaskEndGrace is how long FlushAtTaskEnd waits after a task's last batch
+// when it cannot tell that the task's share is complete (no Seq, or some
+// of its batches were found already in the lake). Batches are decoded
+// concurrently, and a task's big batch sent before its small last one
+// often reaches the buffer after it; closing at once gave it a file of
+// its own.
 const TaskEndGrace = 50 * time.Millisecond
 
 // Config configures a Writer. Zero values take the defaults.
@@ -110,7 +112,12 @@ type Pending struct {
 	// Ctx carries the batch's trace: the file's commit is recorded in it.
 	Ctx context.Context
 	// Last says the batch is its task's last for the partition.
-	Last  bool
+	Last bool
+	// Task and Seq place the batch among the messages its task sent to
+	// the partition (schema.HeaderSeq): with Last, Seq of them make the
+	// task's whole share. Seq 0: unknown.
+	Task  string
+	Seq   int
 	Ack   func(ctx context.Context) error
 	Nak   func() error
 	Touch func() error
@@ -151,7 +158,13 @@ type part struct {
 	pending          []Pending
 	bytes, rows      int64
 	first, touched   time.Time
-	ended            time.Time // when a task's last batch came (FlushAtTaskEnd)
+	ended            time.Time // when a task's last batch came, its share incomplete
+	tasks            map[string]*taskShare
+}
+
+// taskShare counts one task's batches in a partition's buffer.
+type taskShare struct {
+	got, want int // want: the Seq of its last batch, 0 until that came
 }
 
 // New returns a Writer.
@@ -247,9 +260,28 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	pt.bytes += size
 	w.buffered += size
 	w.lastAdd = now
+	// With FlushAtTaskEnd, the file closes once the task's whole share is
+	// here: batches are decoded concurrently, so its last may come first.
+	taskDone, taskEnded := false, p.Last
+	if w.cfg.FlushAtTaskEnd && p.Task != "" && p.Seq > 0 {
+		if pt.tasks == nil {
+			pt.tasks = map[string]*taskShare{}
+		}
+		ts := pt.tasks[p.Task]
+		if ts == nil {
+			ts = &taskShare{}
+			pt.tasks[p.Task] = ts
+		}
+		ts.got++
+		if p.Last {
+			ts.want = max(ts.want, p.Seq)
+		}
+		taskEnded = ts.want > 0
+		taskDone = taskEnded && ts.got >= ts.want
+	}
 	var full *part
 	switch {
-	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes:
+	case pt.rows >= w.cfg.RollRows || pt.bytes >= w.cfg.RollBytes, taskDone:
 		full = pt
 	case w.buffered > w.cfg.MaxBuffered:
 		for _, p := range w.parts {
@@ -260,8 +292,11 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	if full != nil {
 		w.detach(full)
-	} else if p.Last && w.cfg.FlushAtTaskEnd {
-		pt.ended = now // Tick closes it after TaskEndGrace
+	}
+	if full != pt && taskEnded && w.cfg.FlushAtTaskEnd {
+		// Its share may never be whole here (a roll closed part of it, or
+		// some batches were in the lake already): Tick closes it later.
+		pt.ended = now
 	}
 	w.mu.Unlock()
 	if full != nil {
@@ -608,9 +643,12 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 		rec.Release()
 		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
 	}
+	seq, _ := strconv.Atoi(h.Get(schema.HeaderSeq))
 	err = w.Add(ctx, table, partition, id, rec, Pending{
 		Ctx:   ctx,
 		Last:  h.Get(schema.HeaderLast) != "",
+		Task:  h.Get(schema.HeaderTask),
+		Seq:   seq,
 		Ack:   msg.DoubleAck,
 		Nak:   func() error { return msg.NakWithDelay(time.Second) },
 		Touch: msg.InProgress,
