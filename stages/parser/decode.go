@@ -65,6 +65,11 @@ type node struct {
 	// AppendNulls(n) before the next value (or the end of the batch)
 	// costs far less than n AppendNull calls.
 	pending int
+	// eager: a list element's nulls go in at once. A list's offsets are
+	// read from its element builder's length when the list is appended
+	// (by us or by arrow, for a null struct around it), so a pending null
+	// would land in the next list.
+	eager bool
 	// Records of one blob list their keys in one order: after child i
 	// (after[len(children)] at the start of the object), the child that
 	// came next last time is tried first, by a byte comparison instead
@@ -116,6 +121,7 @@ func compileField(f *schema.Field) *node {
 	case schema.TypeArray:
 		n.kind = kArray
 		n.elem = compileField(f.Element)
+		n.elem.eager = true
 	}
 	return n
 }
@@ -165,8 +171,18 @@ func (n *node) bind(b array.Builder) {
 
 func (n *node) appendNull() {
 	switch {
-	case n.str != nil, n.i64 != nil, n.f64 != nil, n.bln != nil, n.ts != nil:
+	case !n.eager && (n.str != nil || n.i64 != nil || n.f64 != nil || n.bln != nil || n.ts != nil):
 		n.pending++ // see syncNulls
+	case n.str != nil:
+		n.str.AppendNull()
+	case n.i64 != nil:
+		n.i64.AppendNull()
+	case n.f64 != nil:
+		n.f64.AppendNull()
+	case n.bln != nil:
+		n.bln.AppendNull()
+	case n.ts != nil:
+		n.ts.AppendNull()
 	case n.st != nil:
 		n.st.AppendNull()
 	case n.lst != nil:

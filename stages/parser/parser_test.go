@@ -347,3 +347,72 @@ func TestParseAfterFailedTask(t *testing.T) {
 			res.rows, res.qrows, res.stats.Rows, res.stats.Quarantined)
 	}
 }
+
+// TestListOfScalarsWithNulls checks lists of scalars whose elements are
+// null or cannot be converted (a null in the column): each row keeps its
+// own elements. The Azure.Audit schema has only lists of objects; a
+// custom log type may have these.
+func TestListOfScalarsWithNulls(t *testing.T) {
+	lt, err := schema.Parse([]byte(`schema: Test.Lists
+fields:
+  - name: time
+    type: timestamp
+    isEventTime: true
+    required: true
+    timeFormats: [rfc3339]
+  - name: operationName
+    type: string
+    required: true
+  - name: resourceId
+    type: string
+    required: true
+  - name: tags
+    type: array
+    element:
+      type: string
+  - name: nums
+    type: array
+    element:
+      type: bigint
+  - name: props
+    type: object
+    fields:
+      - name: ids
+        type: array
+        element:
+          type: bigint
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{LogType: lt, Now: func() time.Time { return time.Date(2025, 4, 12, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Release)
+	head := `"time":"2025-04-11T16:00:00Z","operationName":"op","resourceId":"/r"`
+	data := "{" + head + `,"tags":["a",null],"nums":[1,"x"],"props":{"ids":[7,null]}}` + "\n" +
+		"{" + head + `,"tags":["b"],"nums":[2],"props":null}` + "\n" +
+		"{" + head + `,"tags":[null],"nums":null,"props":{"ids":[null,8]}}` + "\n"
+	res := parseBytes(t, p, schema.Task{Final: true}, []byte(data))
+	if len(res.batches) != 1 || res.stats.Rows != 3 || res.batches[0].Record.NumRows() != 3 {
+		t.Fatalf("%d batches, %d rows; want 1 batch of 3 rows", len(res.batches), res.stats.Rows)
+	}
+	rec := res.batches[0].Record
+	col := func(name string) string {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			t.Fatalf("no column %s", name)
+		}
+		return fmt.Sprint(rec.Column(idx[0]))
+	}
+	for name, want := range map[string]string{
+		"tags":  `[["a" (null)] ["b"] [(null)]]`,
+		"nums":  `[[1 (null)] [2] (null)]`,
+		"props": `{[[7 (null)] (null) [(null) 8]]}`,
+	} {
+		if got := col(name); got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+}
