@@ -30,14 +30,15 @@ type Task struct {
 	// SplitStart and SplitEnd mark a cut the lister made inside a blob to
 	// share it between parsers (Start, End). A parser moves a cut at
 	// position s to the first record boundary at or after s, before the
-	// blob's listed Size: the start of a line that begins with '{' after a
-	// line whose last non-blank byte is '}', where valid JSON text can
-	// only separate two top-level values. Without one before Size, the cut
-	// moves to Size; when the maximum record size passes without one, back
-	// to the start of its line. Both tasks
-	// around a cut find the same position from the same bytes, so they
-	// share the records exactly. A task ending at a cut reads up to the
-	// moved position and parses its end as final.
+	// blob's listed Size: the start of a line whose first non-blank byte
+	// is '{' or '[', where the last non-blank byte before it is '}' or ']'.
+	// Valid JSON text can only have that between two top-level values.
+	// Without one up to Size, the cut moves to Size (to the start of the
+	// last line while the blob may grow); when the maximum record size
+	// passes without one, back to the start of its line. Both tasks around
+	// a cut find the same position from the same bytes, so they share the
+	// records exactly. A task ending at a cut reads up to the moved
+	// position and parses its end as final.
 	SplitStart bool `json:"split_start,omitempty"`
 	SplitEnd   bool `json:"split_end,omitempty"`
 }

@@ -205,21 +205,36 @@ func (h *Handler) done(ctx context.Context, t schema.Task, base, consumed int64,
 }
 
 // recordBoundary moves the split point s of t to the first record
-// boundary at or after it, before t.Size (see schema.Task.SplitStart); to
-// t.Size when there is none up to there; or, when the maximum record size
-// passes without one, back to the start of its line. It depends only on the bytes before t.Size, which never change, so
-// the tasks on both sides of s find the same position.
+// boundary b >= s before t.Size (see schema.Task.SplitStart): the start of
+// a line whose first non-blank byte is '{' or '[', where the last
+// non-blank byte before it, within the maximum record size, is '}' or
+// ']'. Valid JSON text can only have that between two top-level values,
+// and no string holds a newline. Whether b is a boundary depends on the
+// bytes alone, not on s, so the cuts of a blob keep their order. Without
+// a boundary up to t.Size, the cut moves to t.Size (or, while the blob may
+// grow, to the start of its last line); without one within the maximum
+// record size, back to the start of the line holding s.
 func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (int64, error) {
 	const step = 64 << 10
-	const behind = 256 // bytes read before s, to see the end of the line before it
-	limit := min(t.Size, s+h.maxRecordSize())
-	pos := max(0, s-behind)
-	var last byte        // last byte other than blank or newline
-	var afterNL bool     // the previous byte was a newline
-	var lineEndLast byte // last, as it was at that newline
-	for pos < limit {
-		n := min(int64(step), limit-pos)
-		buf, err := h.readAt(ctx, t, pos, n)
+	w := h.maxRecordSize()
+	limit := min(t.Size, s+w) // candidates are below it
+	lastPos, last, err := h.lastNonBlank(ctx, t, s, w)
+	if err != nil {
+		return 0, err
+	}
+	prev, err := h.readAt(ctx, t, max(0, s-1), min(s, 1))
+	if err != nil {
+		return 0, err
+	}
+	lineStart := s == 0 || len(prev) == 1 && prev[0] == '\n'
+	cand, candLast, candLastPos := int64(-1), byte(0), int64(-1)
+	if lineStart {
+		cand, candLast, candLastPos = s, last, lastPos
+	}
+	pos := s
+scan:
+	for pos < t.Size && (pos < limit || cand >= 0) {
+		buf, err := h.readAt(ctx, t, pos, min(int64(step), t.Size-pos))
 		if err != nil {
 			return 0, err
 		}
@@ -228,24 +243,57 @@ func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (i
 		}
 		for i, c := range buf {
 			at := pos + int64(i)
-			if afterNL && c == '{' && lineEndLast == '}' && at >= s {
-				return at, nil
-			}
 			switch c {
 			case '\n':
-				afterNL, lineEndLast = true, last
+				cand, candLast, candLastPos = -1, 0, -1
+				if at+1 < limit {
+					cand, candLast, candLastPos = at+1, last, lastPos
+				}
 			case ' ', '\t', '\r':
-				afterNL = false
 			default:
-				afterNL, last = false, c
+				if cand >= 0 && (c == '{' || c == '[') && (candLast == '}' || candLast == ']') && cand-candLastPos <= w {
+					return cand, nil
+				}
+				cand = -1
+				last, lastPos = c, at
+			}
+			if cand < 0 && at+1 >= limit {
+				break scan
 			}
 		}
 		pos += int64(len(buf))
 	}
-	if pos >= t.Size {
-		return t.Size, nil // no boundary after s: the task before reads to the end
+	if limit >= t.Size {
+		// No boundary after s: the task before reads to the end, or, while
+		// the blob may grow, up to its last line, unfinished or not.
+		if t.Final {
+			return t.Size, nil
+		}
+		return h.lineStart(ctx, t, t.Size)
 	}
 	return h.lineStart(ctx, t, s)
+}
+
+// lastNonBlank finds the last byte other than space, tab, CR or LF before
+// position s of t's blob, looking back at most w bytes (-1, 0 if none).
+func (h *Handler) lastNonBlank(ctx context.Context, t schema.Task, s, w int64) (int64, byte, error) {
+	const step = 4 << 10
+	for pos := s; pos > 0 && s-pos < w; {
+		n := min(int64(step), pos, w-(s-pos))
+		buf, err := h.readAt(ctx, t, pos-n, n)
+		if err != nil {
+			return 0, 0, err
+		}
+		for i := len(buf) - 1; i >= 0; i-- {
+			switch buf[i] {
+			case ' ', '\t', '\r', '\n':
+			default:
+				return pos - n + int64(i), buf[i], nil
+			}
+		}
+		pos -= n
+	}
+	return -1, 0, nil
 }
 
 // readAt reads the n bytes at off of t's blob.

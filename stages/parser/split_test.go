@@ -113,6 +113,14 @@ func awkwardBlob() []byte {
 			b.WriteString(rec(i) + "\r\n")
 		}
 	}
+	// Pretty-printed top-level arrays: no '}' then '{' anywhere, only
+	// ']' then '['.
+	for i := range 12 {
+		fmt.Fprintf(&b, "[\n %s,\n %s\n]\n", rec(3000+i), rec(3100+i))
+	}
+	// A long run of blanks after a record: the end of the line before a
+	// boundary is far behind it.
+	b.WriteString(rec(3200) + strings.Repeat(" ", 400) + "\n" + rec(3201) + "\n")
 	// A pretty-printed array over the maximum record size (4096 in the
 	// test): no boundary inside, and too long to look past.
 	b.WriteString("[\n")
@@ -130,9 +138,24 @@ func awkwardBlob() []byte {
 // TestSplitTasks parses one blob whole and cut into tasks of many sizes,
 // run in reverse order: the tasks cover the blob with no gap or overlap
 // (each starts where the one before consumed up to), and together they
-// yield exactly the rows and quarantined records of the whole blob.
+// yield exactly the rows and quarantined records of the whole blob. The
+// blob is final, or still growing with its last line unfinished.
 func TestSplitTasks(t *testing.T) {
-	blob := awkwardBlob()
+	const partial = `{"time":"2025-04-11T16:59:00Z","resourceId":`
+	for _, v := range []struct {
+		name  string
+		blob  []byte
+		final bool
+		want  int64 // where the last task's consumed bytes end
+	}{
+		{"final", awkwardBlob(), true, int64(len(awkwardBlob()))},
+		{"growing", append(append(awkwardBlob(), '\n'), partial...), false, int64(len(awkwardBlob()) + 1)},
+	} {
+		t.Run(v.name, func(t *testing.T) { testSplitTasks(t, v.blob, v.final, v.want) })
+	}
+}
+
+func testSplitTasks(t *testing.T, blob []byte, final bool, wantConsumed int64) {
 	size := int64(len(blob))
 	run := func(t *testing.T, tasks []schema.Task) (*rowSink, doneLog) {
 		sink := &rowSink{t: t}
@@ -154,10 +177,13 @@ func TestSplitTasks(t *testing.T) {
 		slices.Reverse(done)
 		return sink, done
 	}
-	base := schema.Task{Container: "insights-logs-signinlogs", Blob: "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json", Size: size, End: size, Final: true}
-	whole, _ := run(t, []schema.Task{base})
+	base := schema.Task{Container: "insights-logs-signinlogs", Blob: "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json", Size: size, End: size, Final: final}
+	whole, wholeDone := run(t, []schema.Task{base})
 	if len(whole.ids) < 350 || len(whole.raws) < 40 {
 		t.Fatalf("the blob gives %d rows and %d quarantined records; the test needs both", len(whole.ids), len(whole.raws))
+	}
+	if got := wholeDone[0].Consumed; got != wantConsumed {
+		t.Fatalf("one task consumed up to %d, want %d", got, wantConsumed)
 	}
 	slices.Sort(whole.ids)
 	slices.Sort(whole.raws)
@@ -186,8 +212,8 @@ func TestSplitTasks(t *testing.T) {
 				}
 				at = d.Consumed
 			}
-			if at != size {
-				t.Fatalf("tasks consumed up to %d of %d bytes", at, size)
+			if at != wantConsumed {
+				t.Fatalf("tasks consumed up to %d of %d bytes, want %d", at, size, wantConsumed)
 			}
 			if moved == 0 && len(tasks) > 1 {
 				t.Fatalf("no cut moved: the cuts did not fall inside records")
@@ -199,6 +225,9 @@ func TestSplitTasks(t *testing.T) {
 			}
 			if !slices.Equal(got.raws, whole.raws) {
 				t.Fatalf("quarantined records differ from the whole blob's:\n%q\n%q", got.raws, whole.raws)
+			}
+			if !final {
+				return // no task reads to the end of a blob that grows
 			}
 			// Only the task that reads to the blob's end ends its
 			// partitions: the last one but those whose cut moved to the end.
