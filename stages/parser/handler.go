@@ -361,7 +361,9 @@ func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow
 	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
 		half := rec.NumRows() / 2
 		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
-			err := h.publish(ctx, taskID, b, part, key+"/"+strconv.Itoa(i), out)
+			hb := b
+			hb.Last = b.Last && i == 1 // the writer counts the task's share up to the last message
+			err := h.publish(ctx, taskID, hb, part, key+"/"+strconv.Itoa(i), out)
 			part.Release()
 			if err != nil {
 				return err

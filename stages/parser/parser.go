@@ -229,12 +229,14 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 			p.consume(l.off + l.size)
 			continue
 		}
+		// A full chunk goes out once another record follows it, so that
+		// the task's last chunk, marked Last, is never empty.
+		if err := p.maybeFlush(); err != nil {
+			return p.stats, err
+		}
 		if l.tooLong {
 			p.consume(l.off + l.size)
 			p.quarantine(l.off, 0, l.data, l.size, fmt.Sprintf("line of %d bytes exceeds the maximum record size of %d bytes (raw holds its first bytes)", l.size, p.cfg.MaxRecordSize))
-			if err := p.maybeFlush(); err != nil {
-				return p.stats, err
-			}
 			continue
 		}
 		fr := frame{off: l.off, data: trimEOL(l.data), size: l.size}
@@ -250,9 +252,6 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 			if ok {
 				if err = p.document(doc); err == nil {
 					p.consume(doc.off + doc.size)
-					if err := p.maybeFlush(); err != nil {
-						return p.stats, err
-					}
 					continue
 				}
 			}
@@ -263,9 +262,6 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 		p.consume(fr.off + fr.size)
 		if err != nil {
 			p.quarantine(fr.off, 0, fr.data, int64(len(fr.data)), reasonFor(err))
-		}
-		if err := p.maybeFlush(); err != nil {
-			return p.stats, err
 		}
 	}
 	p.last = true

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,6 +39,8 @@ type rowSink struct {
 	ids  []string
 	raws []string
 	last map[string]int // batches marked last, by task id
+	// per table partition: messages, and the Seq of the one marked last
+	msgs, lastSeq map[string]int
 }
 
 func (s *rowSink) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
@@ -46,11 +49,18 @@ func (s *rowSink) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 		return nil, err
 	}
 	defer r.Release()
+	if s.msgs == nil {
+		s.msgs, s.lastSeq, s.last = map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	dest := m.Header.Get(schema.HeaderTable) + "/" + m.Header.Get(schema.HeaderPartition)
+	s.msgs[dest]++
 	if m.Header.Get(schema.HeaderLast) != "" {
-		if s.last == nil {
-			s.last = map[string]int{}
-		}
 		s.last[m.Header.Get(schema.HeaderTask)]++
+		seq, err := strconv.Atoi(m.Header.Get(schema.HeaderSeq))
+		if err != nil {
+			s.t.Fatalf("last batch with Seq %q", m.Header.Get(schema.HeaderSeq))
+		}
+		s.lastSeq[dest] = seq
 	}
 	for r.Next() {
 		rec := r.RecordBatch()
@@ -239,5 +249,49 @@ func testSplitTasks(t *testing.T, blob []byte, final bool, wantConsumed int64) {
 				t.Fatalf("batches marked last by %d tasks (%v), want task %d only", len(got.last), got.last, lastTask)
 			}
 		})
+	}
+}
+
+// TestLastBatchSeq checks the numbers the writer counts a task's share by:
+// batches split in halves to fit a message, only the last message of a
+// partition is marked last, and its Seq is the number of messages the
+// task sent there.
+func TestLastBatchSeq(t *testing.T) {
+	var b strings.Builder
+	for i := range 300 {
+		cat := []string{"SignInLogs", "AuditLogs"}[i%2]
+		fmt.Fprintf(&b, `{"time":"2025-04-11T16:%02d:%02dZ","resourceId":"/r","operationName":"op","category":%q,"properties":{"id":"%04d","userAgent":%q}}`+"\n",
+			i/60, i%60, cat, i, strings.Repeat("x", 300))
+	}
+	blob := []byte(b.String())
+	sink := &rowSink{t: t}
+	h, err := NewHandler(HandlerConfig{
+		Parser:     Config{LogType: newTestParser(t, Config{}).cfg.LogType, BatchRows: 100},
+		Subject:    func(table string) string { return "batches." + table },
+		MaxPayload: 24 << 10, // a batch of 100 rows does not fit: halves
+	}, bytesBlob(blob), sink, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := schema.Task{Container: "insights-logs-signinlogs", Blob: "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json", Size: int64(len(blob)), End: int64(len(blob)), Final: true}
+	if _, err := h.Run(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.ids) != 300 {
+		t.Fatalf("%d rows, want 300", len(sink.ids))
+	}
+	if len(sink.msgs) != 2 {
+		t.Fatalf("messages to %d partitions (%v), want 2", len(sink.msgs), sink.msgs)
+	}
+	for dest, n := range sink.msgs {
+		if n <= 3 {
+			t.Fatalf("%s: %d messages; the test needs batches split in halves", dest, n)
+		}
+		if sink.lastSeq[dest] != n {
+			t.Errorf("%s: the last-marked message has Seq %d, the task sent %d", dest, sink.lastSeq[dest], n)
+		}
+	}
+	if got := sink.last[task.ID()]; got != 2 {
+		t.Errorf("%d messages marked last, want 2 (one per partition)", got)
 	}
 }
