@@ -151,8 +151,11 @@ func Backlog(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64
 }
 
 // Queued reports the tasks not yet finished (waiting or held by a parser)
-// and the batches not yet delivered to a writer: in `run --once`, work
-// that may still add to what the writer holds.
+// and the batches not yet delivered to a writer that can still be (the
+// writers hold fewer than MaxAckPending): in `run --once`, work that may
+// still add to what the writer holds. Batches that wait for room do not
+// count, or a writer holding MaxAckPending batches, none of them due,
+// would wait for them forever.
 func Queued(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64, err error) {
 	info := func(stream, name string) (*jetstream.ConsumerInfo, error) {
 		cons, err := js.Consumer(ctx, stream, name)
@@ -173,7 +176,11 @@ func Queued(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64,
 	if err != nil {
 		return 0, 0, err
 	}
-	return ti.NumPending + uint64(ti.NumAckPending), bi.NumPending, nil
+	batches = bi.NumPending
+	if limit := bi.Config.MaxAckPending; limit > 0 && bi.NumAckPending >= limit {
+		batches = 0
+	}
+	return ti.NumPending + uint64(ti.NumAckPending), batches, nil
 }
 
 // WaitIdle polls Backlog until both streams are empty for two polls in a

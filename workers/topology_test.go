@@ -45,4 +45,22 @@ func TestQueued(t *testing.T) {
 		}
 	}
 	check(1, 0)
+
+	// A writer holding MaxAckPending batches gets no more: those waiting
+	// do not count, or run --once would wait for them forever.
+	topo := DefaultTopology()
+	topo.ParserAckWait = 2 * time.Second
+	topo.WriterMaxAckPending = 1
+	if err := Setup(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, SubjectBatches+".azure_audit", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	check(1, 0)
+	topo.WriterMaxAckPending = 2
+	if err := Setup(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	check(1, 1)
 }
