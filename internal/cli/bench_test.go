@@ -68,10 +68,11 @@ var summaryRE = regexp.MustCompile(`(\d+) records .* -> (\d+) rows, (\d+) quaran
 // BenchmarkRunOnce measures the whole pipeline in one process, as
 // `entralake run --once` does it: list, read, parse, publish Arrow batches
 // to the embedded JetStream, consume them, write zstd Parquet files. Each
-// iteration starts with an empty data dir and lake. The export is generated
-// once (-runonce.mb, default 64 MB, over -runonce.hours); MB/s counts its bytes. The fixed costs
-// of a run (server start, the 300 ms idle wait before the last flush) weigh
-// more on small exports.
+// iteration starts with an empty data dir and lake. The export is
+// generated once (-runonce.mb, default 64 MB, over -runonce.hours); MB/s
+// counts its bytes. The fixed costs of a run (server start, the idle
+// check before the last flush: about 150 ms in all) weigh more on small
+// exports.
 func BenchmarkRunOnce(b *testing.B) {
 	src := filepath.Join(b.TempDir(), "export")
 	var out, errb bytes.Buffer
