@@ -301,6 +301,7 @@ func (r *rowState) reset() {
 
 // decoder decodes records into the builders of one batch.
 type decoder struct {
+	names   nameScan
 	dec     *jsontext.Decoder
 	buf     bytes.Buffer
 	opts    []jsontext.Options
@@ -354,7 +355,7 @@ func (d *decoder) value(n *node) error {
 		n.appendNull()
 		return err
 	}
-	if n.kind == kJSON && (v[0] == '{' || v[0] == '[') && !v.IsValid() {
+	if n.kind == kJSON && (v[0] == '{' || v[0] == '[') && d.names.dupNames(v) {
 		// The decoder allows duplicate names (the parser checks the
 		// schema's objects itself): a json value is checked whole.
 		n.appendNull()
@@ -677,8 +678,30 @@ func unquote(dst []byte, v []byte) []byte {
 	return out
 }
 
+// needsCompact reports whether the JSON value v (valid syntax) has
+// whitespace between tokens. Tabs and newlines cannot be inside strings,
+// spaces can ("Windows 10"): those do not count.
 func needsCompact(v []byte) bool {
-	return bytes.ContainsAny(v, " \t\r\n")
+	if bytes.ContainsAny(v, "\t\r\n") {
+		return true
+	}
+	if bytes.IndexByte(v, ' ') < 0 {
+		return false
+	}
+	in := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++ // only inside strings, where it escapes the next byte
+		case '"':
+			in = !in
+		case ' ':
+			if !in {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func kindName(k jsontext.Kind) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/entralake/entralake/schema"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 const corpusDir = "../../../shared/corpus/entra-export"
@@ -413,6 +414,33 @@ fields:
 	} {
 		if got := col(name); got != want {
 			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestNeedsCompact(t *testing.T) {
+	for v, want := range map[string]bool{
+		`{"a":1}`:                        false,
+		`{"os":"Windows 10","b":[1,2]}`:  false,
+		`{"q":"say \"hi there\"","n":1}`: false,
+		`{"q":"a\\","b": 1}`:             true,
+		`{"a": 1}`:                       true,
+		"{\"a\":1,\n\"b\":2}":            true,
+		"[1,\t2]":                        true,
+		`["x y", "z"]`:                   true,
+		`"just a string with spaces"`:    false,
+		`{"k":"\"} x","y":" "}`:          false,
+	} {
+		if got := needsCompact([]byte(v)); got != want {
+			t.Errorf("needsCompact(%s) = %v, want %v", v, got, want)
+		}
+		// It agrees with compacting: a value that needs none is unchanged.
+		c := jsontext.Value(v)
+		if err := c.Compact(); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if changed := string(c) != v; changed != want {
+			t.Errorf("%s: Compact changed it: %v, needsCompact says %v", v, changed, want)
 		}
 	}
 }
