@@ -54,6 +54,9 @@ func BenchmarkParse(b *testing.B) {
 		{"mix", 20000, nil},
 		// User sign-ins only: the biggest and most common records.
 		{"signins", 10000, []string{"SignInLogs", "NonInteractiveUserSignInLogs"}},
+		// One big blob (a large tenant's hour of one category): several
+		// batches per task.
+		{"bigblob", 40000, []string{"NonInteractiveUserSignInLogs"}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			blobs, size := genBlobs(b, bc.records, bc.categories...)
