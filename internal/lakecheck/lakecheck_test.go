@@ -143,36 +143,8 @@ func TestCheckerFindsProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc := arrow.NewSchema([]arrow.Field{tt.field}, nil)
-			b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
-			defer b.Release()
-			b.Field(0).AppendNull()
-			rec := b.NewRecordBatch()
-			defer rec.Release()
 			props := append([]parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Zstd), parquet.WithStats(true), parquet.WithPageIndexEnabled(true)}, tt.props...)
-			path := filepath.Join(t.TempDir(), "f.parquet")
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fw, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(props...), pqarrow.NewArrowWriterProperties(tt.arrow...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := fw.Write(rec); err != nil {
-				t.Fatal(err)
-			}
-			if err := fw.Close(); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := lakecheck.CheckFile(path, lakecheck.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var all []string
-			for _, p := range rep.Problems {
-				all = append(all, p.String())
-			}
+			all := problems(t, []arrow.Field{tt.field}, func(b *array.RecordBuilder) { b.Field(0).AppendNull() }, props, tt.arrow)
 			if !strings.Contains(strings.Join(all, "\n"), tt.want) {
 				t.Errorf("problems = %q, want one mentioning %q", all, tt.want)
 			}
@@ -184,14 +156,30 @@ func TestCheckerFindsProblems(t *testing.T) {
 // chunk without values may be UNCOMPRESSED (the writer leaves empty
 // columns so); one with a value may not.
 func TestUncompressedOnlyWhenEmpty(t *testing.T) {
-	sc := arrow.NewSchema([]arrow.Field{
+	fields := []arrow.Field{
 		{Name: "empty", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "full", Type: arrow.BinaryTypes.String, Nullable: true},
-	}, nil)
+	}
+	fill := func(b *array.RecordBuilder) {
+		b.Field(0).AppendNull()
+		b.Field(1).(*array.StringBuilder).Append("x")
+	}
+	props := []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Uncompressed), parquet.WithStats(true), parquet.WithPageIndexEnabled(true)}
+	all := problems(t, fields, fill, props, nil)
+	got := strings.Join(all, "\n")
+	if !strings.Contains(got, "full") || !strings.Contains(got, "want ZSTD") || strings.Contains(got, "empty") {
+		t.Fatalf("problems = %q, want only one about column full's compression", all)
+	}
+}
+
+// problems writes one row (fill appends it) of fields to a Parquet file
+// with props and returns what CheckFile finds in it.
+func problems(t *testing.T, fields []arrow.Field, fill func(*array.RecordBuilder), props []parquet.WriterProperty, arrowOpts []pqarrow.WriterOption) []string {
+	t.Helper()
+	sc := arrow.NewSchema(fields, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
 	defer b.Release()
-	b.Field(0).AppendNull()
-	b.Field(1).(*array.StringBuilder).Append("x")
+	fill(b)
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "f.parquet")
@@ -199,8 +187,7 @@ func TestUncompressedOnlyWhenEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Uncompressed), parquet.WithStats(true), parquet.WithPageIndexEnabled(true))
-	fw, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.NewArrowWriterProperties())
+	fw, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(props...), pqarrow.NewArrowWriterProperties(arrowOpts...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,8 +205,5 @@ func TestUncompressedOnlyWhenEmpty(t *testing.T) {
 	for _, p := range rep.Problems {
 		all = append(all, p.String())
 	}
-	got := strings.Join(all, "\n")
-	if !strings.Contains(got, "full") || !strings.Contains(got, "want ZSTD") || strings.Contains(got, "empty") {
-		t.Fatalf("problems = %q, want only one about column full's compression", all)
-	}
+	return all
 }
