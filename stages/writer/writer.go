@@ -167,6 +167,29 @@ type taskShare struct {
 	got, want int // want: the Seq of its last batch, 0 until that came
 }
 
+// share counts p's batch in its task's share of pt. It reports whether the
+// task's last batch for the partition came (ended) and whether all the
+// task's batches for it are buffered (done). Without a Seq, a last batch
+// ends the task but its share cannot be known whole.
+func (pt *part) share(p Pending) (ended, done bool) {
+	if p.Task == "" || p.Seq <= 0 {
+		return p.Last, false
+	}
+	if pt.tasks == nil {
+		pt.tasks = map[string]*taskShare{}
+	}
+	ts := pt.tasks[p.Task]
+	if ts == nil {
+		ts = &taskShare{}
+		pt.tasks[p.Task] = ts
+	}
+	ts.got++
+	if p.Last {
+		ts.want = max(ts.want, p.Seq)
+	}
+	return ts.want > 0, ts.want > 0 && ts.got >= ts.want
+}
+
 // New returns a Writer.
 func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 	if cfg.RollBytes <= 0 {
@@ -262,22 +285,9 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	w.lastAdd = now
 	// With FlushAtTaskEnd, the file closes once the task's whole share is
 	// here: batches are decoded concurrently, so its last may come first.
-	taskDone, taskEnded := false, p.Last
-	if w.cfg.FlushAtTaskEnd && p.Task != "" && p.Seq > 0 {
-		if pt.tasks == nil {
-			pt.tasks = map[string]*taskShare{}
-		}
-		ts := pt.tasks[p.Task]
-		if ts == nil {
-			ts = &taskShare{}
-			pt.tasks[p.Task] = ts
-		}
-		ts.got++
-		if p.Last {
-			ts.want = max(ts.want, p.Seq)
-		}
-		taskEnded = ts.want > 0
-		taskDone = taskEnded && ts.got >= ts.want
+	var taskEnded, taskDone bool
+	if w.cfg.FlushAtTaskEnd {
+		taskEnded, taskDone = pt.share(p)
 	}
 	var full *part
 	switch {
@@ -293,7 +303,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	if full != nil {
 		w.detach(full)
 	}
-	if full != pt && taskEnded && w.cfg.FlushAtTaskEnd {
+	if full != pt && taskEnded {
 		// Its share may never be whole here (a roll closed part of it, or
 		// some batches were in the lake already): Tick closes it later.
 		pt.ended = now
