@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/stages/lister"
+	"github.com/entralake/entralake/stages/parser"
 )
 
 // corpusDir holds real (anonymised) Entra exports, one file per category.
@@ -66,16 +68,38 @@ func TestPipelineExport(t *testing.T) {
 	}
 	want := parseAll(t, blobs)
 
+	// Once with one task per blob, once with the blobs cut into tasks of
+	// about 1,500 bytes (parsers move the cuts to record boundaries): the
+	// same rows, by id.
+	var whole map[string]bool
+	for _, taskSize := range []int64{0, 1500} {
+		t.Run(fmt.Sprintf("task-size=%d", taskSize), func(t *testing.T) {
+			ids := runExport(t, a, blobs, want, taskSize)
+			if whole == nil {
+				whole = ids
+				return
+			}
+			if !maps.Equal(ids, whole) {
+				t.Fatalf("cut tasks gave %d row ids, one task per blob %d, not the same", len(ids), len(whole))
+			}
+		})
+	}
+}
+
+// runExport runs the pipeline over the account's export with the lister's
+// TaskSize and checks the lake against want; it returns the row ids.
+func runExport(t *testing.T, a *account, blobs []blobFile, want parser.Stats, taskSize int64) map[string]bool {
 	src := a.open(t, "")
 	p := startPipeline(t, src, t.TempDir(), t.TempDir())
-	l := p.lister(t, src, lister.Config{Once: true})
+	l := p.lister(t, src, lister.Config{Once: true, TaskSize: taskSize})
 	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	p.wait(t)
 
-	if got, want := l.Stats.Tasks.Load(), int64(len(blobs)); got != want {
-		t.Fatalf("tasks=%d, want %d (one per blob)", got, want)
+	tasks := l.Stats.Tasks.Load()
+	if taskSize == 0 && tasks != int64(len(blobs)) || taskSize > 0 && tasks <= int64(len(blobs)) {
+		t.Fatalf("tasks=%d for %d blobs with task size %d", tasks, len(blobs), taskSize)
 	}
 	tot := &p.parsers.Totals
 	if got := tot.Records.Load(); got != want.Records {
@@ -104,7 +128,8 @@ func TestPipelineExport(t *testing.T) {
 	if got, want := len(files), len(blobs); got != want {
 		t.Fatalf("rows come from %d blobs, want %d", got, want)
 	}
-	t.Logf("%d blobs, %d records: %d rows, %d quarantined", len(blobs), want.Records, len(rows), len(qrows))
+	t.Logf("%d blobs in %d tasks, %d records: %d rows, %d quarantined", len(blobs), tasks, want.Records, len(rows), len(qrows))
+	return ids
 }
 
 // signIn is one export line (no line end) of an hour, with id n.
