@@ -218,15 +218,10 @@ func (h *Handler) recordBoundary(ctx context.Context, t schema.Task, s int64) (i
 	const step = 64 << 10
 	w := h.maxRecordSize()
 	limit := min(t.Size, s+w) // candidates are below it
-	lastPos, last, err := h.lastNonBlank(ctx, t, s, w)
+	lastPos, last, lineStart, err := h.lastNonBlank(ctx, t, s, w)
 	if err != nil {
 		return 0, err
 	}
-	prev, err := h.readAt(ctx, t, max(0, s-1), min(s, 1))
-	if err != nil {
-		return 0, err
-	}
-	lineStart := s == 0 || len(prev) == 1 && prev[0] == '\n'
 	cand, candLast, candLastPos := int64(-1), byte(0), int64(-1)
 	if lineStart {
 		cand, candLast, candLastPos = s, last, lastPos
@@ -275,25 +270,30 @@ scan:
 }
 
 // lastNonBlank finds the last byte other than space, tab, CR or LF before
-// position s of t's blob, looking back at most w bytes (-1, 0 if none).
-func (h *Handler) lastNonBlank(ctx context.Context, t schema.Task, s, w int64) (int64, byte, error) {
+// position s of t's blob, looking back at most w bytes (-1, 0 if none). It
+// also reports whether s starts a line (s is 0 or follows a newline).
+func (h *Handler) lastNonBlank(ctx context.Context, t schema.Task, s, w int64) (pos int64, last byte, lineStart bool, err error) {
 	const step = 4 << 10
-	for pos := s; pos > 0 && s-pos < w; {
-		n := min(int64(step), pos, w-(s-pos))
-		buf, err := h.readAt(ctx, t, pos-n, n)
+	lineStart = s == 0
+	for at := s; at > 0 && s-at < w; {
+		n := min(int64(step), at, w-(s-at))
+		buf, err := h.readAt(ctx, t, at-n, n)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
+		}
+		if at == s && len(buf) > 0 {
+			lineStart = buf[len(buf)-1] == '\n'
 		}
 		for i := len(buf) - 1; i >= 0; i-- {
 			switch buf[i] {
 			case ' ', '\t', '\r', '\n':
 			default:
-				return pos - n + int64(i), buf[i], nil
+				return at - n + int64(i), buf[i], lineStart, nil
 			}
 		}
-		pos -= n
+		at -= n
 	}
-	return -1, 0, nil
+	return -1, 0, lineStart, nil
 }
 
 // readAt reads the n bytes at off of t's blob.
