@@ -143,8 +143,7 @@ type Writer struct {
 	buffered int64 // Arrow bytes over all parts
 	newest   map[string]time.Time
 	lastAdd  time.Time
-	adding   int          // Add calls in progress
-	handling atomic.Int64 // Handle calls in progress (decoding, then Add)
+	handling atomic.Int64 // Handle (decoding, then Add) and Add calls in progress
 	flushing sync.WaitGroup
 
 	// Totals count what was written.
@@ -230,6 +229,8 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 // batch is acknowledged through p once its file is in the lake; a batch
 // whose file is already there is acknowledged at once.
 func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec arrow.RecordBatch, p Pending) error {
+	w.handling.Add(1) // not idle while a batch is being added (and its file written)
+	defer w.handling.Add(-1)
 	if err := checkLocation(table, partition); err != nil {
 		rec.Release()
 		return err
@@ -253,12 +254,6 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	key := table + "/" + partition
 	w.mu.Lock()
-	w.adding++
-	defer func() {
-		w.mu.Lock()
-		w.adding--
-		w.mu.Unlock()
-	}()
 	if w.inflight[batchID] {
 		// Delivered again while the first delivery is still buffered: the
 		// first one's ack settles both.
@@ -322,7 +317,7 @@ func (w *Writer) Tick(ctx context.Context) {
 	var due []*part
 	w.mu.Lock()
 	quiet := func() bool {
-		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.adding == 0 && w.handling.Load() == 0 && len(w.parts) > 0
+		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.handling.Load() == 0 && len(w.parts) > 0
 	}
 	idle := quiet()
 	if idle && w.cfg.Busy != nil {
