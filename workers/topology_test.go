@@ -12,14 +12,23 @@ import (
 func TestQueued(t *testing.T) {
 	js := testJS(t)
 	ctx := t.Context()
+	// The server updates a consumer's counts just after a publish: wait
+	// up to 3 s for them.
 	check := func(wantTasks, wantBatches uint64) {
 		t.Helper()
-		tasks, batches, err := Queued(ctx, js)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tasks != wantTasks || batches != wantBatches {
-			t.Fatalf("Queued = %d tasks, %d batches; want %d, %d", tasks, batches, wantTasks, wantBatches)
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			tasks, batches, err := Queued(ctx, js)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tasks == wantTasks && batches == wantBatches {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Queued = %d tasks, %d batches; want %d, %d", tasks, batches, wantTasks, wantBatches)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	check(0, 0)
