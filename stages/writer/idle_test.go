@@ -67,10 +67,13 @@ func TestTaskEndWaitsForStragglers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	add("chunk-2", true)  // the task's last batch comes first
+	add("chunk-2", true) // the task's last batch comes first
+	ended := time.Now()
 	add("chunk-1", false) // its bigger batch before it, decoded later
 	w.Tick(ctx)
-	if n := w.Totals.Files.Load(); n != 0 {
+	// (A Tick delayed past the grace time by a loaded machine may close
+	// the file already: then only the outcome below is checked.)
+	if n := w.Totals.Files.Load(); n != 0 && time.Since(ended) < writer.TaskEndGrace {
 		t.Fatalf("%d files before the grace time passed", n)
 	}
 	time.Sleep(writer.TaskEndGrace)
