@@ -26,31 +26,101 @@ var uniqueColumns = []string{
 	"properties.__UDI_RequiredFields_UniqueId", "properties.__UDI_RequiredFields_EventTime",
 }
 
-// ParquetProperties are the settings of every lake file, written by the
-// writer or by compaction: zstd at level, row groups of at most
-// rowGroupRows rows, statistics and a page index on every column,
-// dictionaries except on near-unique columns. The columns empty names
-// (dotted paths, from NullLeaves) hold no value: they get neither a
-// dictionary nor compression, as zstd cannot shrink their few bytes of
-// levels and costs a call per page.
-func ParquetProperties(mem memory.Allocator, level int, rowGroupRows int64, empty ...string) *parquet.WriterProperties {
+// ParquetConfig holds the lake's Parquet settings that users choose.
+type ParquetConfig struct {
+	// ZstdLevel is the zstd level of every page (DefaultZstdLevel if 0).
+	ZstdLevel int
+	// RowGroupRows bounds a row group (DefaultRowGroupRows if 0).
+	RowGroupRows int64
+	// NoDelta writes the near-unique columns PLAIN instead of with the
+	// DELTA encodings, for readers that know only PLAIN and dictionaries
+	// (Spark before 3.3).
+	NoDelta bool
+}
+
+// ParquetProperties are the settings of every lake file of schema sc,
+// written by the writer or by compaction: zstd, bounded row groups,
+// statistics and a page index on every column, dictionaries except on
+// near-unique columns, which get DELTA_BINARY_PACKED (integers and
+// timestamps) or DELTA_BYTE_ARRAY (strings) unless cfg.NoDelta. The
+// columns empty names (dotted paths, from NullLeaves) hold no value: they
+// get neither a dictionary nor compression, as zstd cannot shrink their
+// few bytes of levels and costs a call per page.
+//
+// The two DELTA encodings are the ones parquet-mr's version 2 writer
+// picks, read by Spark 3.3 and later, Trino, Athena, Hive and DuckDB; on
+// the generated one-hour export they make the lake 6% smaller and the
+// encoding faster than PLAIN (stages/writer BenchmarkWrite). Not used:
+// DELTA_LENGTH_BYTE_ARRAY (Spark's vectorized reader refused it alone
+// until 3.4) and BYTE_STREAM_SPLIT (newer still).
+func ParquetProperties(mem memory.Allocator, sc *arrow.Schema, cfg ParquetConfig, empty ...string) *parquet.WriterProperties {
+	if cfg.ZstdLevel == 0 {
+		cfg.ZstdLevel = DefaultZstdLevel
+	}
+	if cfg.RowGroupRows <= 0 {
+		cfg.RowGroupRows = DefaultRowGroupRows
+	}
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(level),
-		parquet.WithMaxRowGroupLength(rowGroupRows),
+		parquet.WithCompressionLevel(cfg.ZstdLevel),
+		parquet.WithMaxRowGroupLength(cfg.RowGroupRows),
 		parquet.WithStats(true),
 		parquet.WithPageIndexEnabled(true),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithCreatedBy("entralake"),
 	}
+	leaves := leafTypes(sc)
 	for _, c := range uniqueColumns {
 		opts = append(opts, parquet.WithDictionaryFor(c, false))
+		if enc, ok := deltaEncoding(leaves[c]); ok && !cfg.NoDelta {
+			opts = append(opts, parquet.WithEncodingFor(c, enc))
+		}
 	}
 	for _, c := range empty {
 		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithCompressionFor(c, compress.Codecs.Uncompressed))
 	}
 	return parquet.NewWriterProperties(opts...)
+}
+
+// deltaEncoding is the DELTA encoding of a near-unique column of type t.
+func deltaEncoding(t arrow.DataType) (parquet.Encoding, bool) {
+	if t == nil {
+		return 0, false
+	}
+	switch t.ID() {
+	case arrow.INT32, arrow.INT64, arrow.TIMESTAMP:
+		return parquet.Encodings.DeltaBinaryPacked, true
+	case arrow.STRING, arrow.BINARY:
+		return parquet.Encodings.DeltaByteArray, true
+	}
+	return 0, false
+}
+
+// leafTypes maps the Parquet path of every leaf column of sc (lists as
+// <name>.list.element) to its Arrow type.
+func leafTypes(sc *arrow.Schema) map[string]arrow.DataType {
+	out := map[string]arrow.DataType{}
+	if sc == nil {
+		return out
+	}
+	var visit func(path string, t arrow.DataType)
+	visit = func(path string, t arrow.DataType) {
+		switch t := t.(type) {
+		case *arrow.StructType:
+			for _, f := range t.Fields() {
+				visit(path+"."+f.Name, f.Type)
+			}
+		case *arrow.ListType:
+			visit(path+".list.element", t.Elem())
+		default:
+			out[path] = t
+		}
+	}
+	for _, f := range sc.Fields() {
+		visit(f.Name, f.Type)
+	}
+	return out
 }
 
 // NullLeaves returns the Parquet paths of the leaf columns that hold no

@@ -154,17 +154,18 @@ func (f ParserFlags) concurrency() int {
 
 // WriterFlags configure the lake.
 type WriterFlags struct {
-	Lake        string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
-	RollSize    int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
-	RollRows    int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
-	RollAge     time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
-	ZstdLevel   int           `help:"Zstandard level of Parquet pages." default:"3"`
-	WriterFiles int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
+	Lake         string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
+	RollSize     int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
+	RollRows     int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
+	RollAge      time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
+	ZstdLevel    int           `help:"Zstandard level of Parquet pages." default:"3"`
+	ParquetDelta bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
+	WriterFiles  int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
 }
 
 func (f WriterFlags) config(idle time.Duration) writer.Config {
 	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, IdleFlush: idle, FlushAtTaskEnd: idle > 0,
-		ZstdLevel: f.ZstdLevel, Concurrency: f.WriterFiles}
+		Parquet: schema.ParquetConfig{ZstdLevel: f.ZstdLevel, NoDelta: !f.ParquetDelta}, Concurrency: f.WriterFiles}
 }
 
 // conn is a connection to JetStream with the topology set up.

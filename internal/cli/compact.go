@@ -5,19 +5,21 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/compact"
 	"github.com/entralake/entralake/workers"
 )
 
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
-	Lake       string `help:"Lake folder." required:"" placeholder:"DIR"`
-	Before     string `help:"Compact partitions whose hour ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
-	TargetSize int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
-	ZstdLevel  int    `help:"Zstandard level of the merged files." default:"3"`
-	Nats       string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
-	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
-	QueueFlags `embed:""`
+	Lake         string `help:"Lake folder." required:"" placeholder:"DIR"`
+	Before       string `help:"Compact partitions whose hour ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
+	TargetSize   int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
+	ZstdLevel    int    `help:"Zstandard level of the merged files." default:"3"`
+	ParquetDelta bool   `help:"DELTA encodings on the near-unique columns, as the writers (see 'run --help')." default:"true" negatable:""`
+	Nats         string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
+	DataDir      string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
+	QueueFlags   `embed:""`
 }
 
 // Help is shown by `entralake compact --help`.
@@ -75,7 +77,7 @@ func (c *CompactCmd) Run(env *Env) error {
 	}
 	comp, err := compact.New(compact.Config{
 		Lake: c.Lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
-		TargetSize: c.TargetSize, ZstdLevel: c.ZstdLevel, Log: log,
+		TargetSize: c.TargetSize, Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel, NoDelta: !c.ParquetDelta}, Log: log,
 	}, ledger)
 	if err != nil {
 		return err

@@ -3,7 +3,8 @@
 // and Snowflake: INT64 microsecond UTC timestamps (never INT96 or
 // nanoseconds), the standard three-level LIST, no unsigned integers, no JSON
 // logical annotation, zstd pages (no compression only where a column chunk
-// holds no value), column statistics and a page index.
+// holds no value), the encodings of parquet-mr's writers only, column
+// statistics and a page index.
 //
 // It reads only the file's footer and page index, with arrow-go's
 // parquet/file and parquet/metadata readers, so it is cheap to run on every
@@ -56,7 +57,9 @@ type Report struct {
 	Rows, RowGroups, Columns int
 	// KeyValue is the file's key-value metadata.
 	KeyValue map[string]string
-	Problems []Problem
+	// Encodings lists, per leaf column path, the encodings of its chunks.
+	Encodings map[string][]parquet.Encoding
+	Problems  []Problem
 }
 
 // CheckFile inspects the Parquet file at path.
@@ -67,7 +70,8 @@ func CheckFile(path string, opt Options) (*Report, error) {
 	}
 	defer r.Close()
 	md := r.MetaData()
-	rep := &Report{Rows: int(md.NumRows), RowGroups: r.NumRowGroups(), Columns: md.Schema.NumColumns(), KeyValue: map[string]string{}}
+	rep := &Report{Rows: int(md.NumRows), RowGroups: r.NumRowGroups(), Columns: md.Schema.NumColumns(), KeyValue: map[string]string{},
+		Encodings: map[string][]parquet.Encoding{}}
 	for _, kv := range md.KeyValueMetadata() {
 		if kv.Value != nil {
 			rep.KeyValue[kv.Key] = *kv.Value
@@ -81,7 +85,7 @@ func CheckFile(path string, opt Options) (*Report, error) {
 		checkLeaf(c, add)
 		_ = i
 	}
-	if err := checkChunks(r, md, opt, add); err != nil {
+	if err := checkChunks(r, md, opt, rep, add); err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
 	return rep, nil
@@ -168,10 +172,18 @@ func checkTimestamp(p string, c *pqschema.Column, lt pqschema.TimestampLogicalTy
 	}
 }
 
+// readableEncodings are the encodings every engine of the lake reads:
+// those of parquet-mr's version 1 and 2 writers. Spark read
+// DELTA_LENGTH_BYTE_ARRAY alone only from 3.4, BYTE_STREAM_SPLIT later.
+var readableEncodings = []parquet.Encoding{
+	parquet.Encodings.Plain, parquet.Encodings.PlainDict, parquet.Encodings.RLE, parquet.Encodings.RLEDict,
+	parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.DeltaByteArray,
+}
+
 // checkChunks checks every column chunk of every row group: zstd (or
-// none, for a chunk that holds no value), statistics, a column index and
+// none, for a chunk that holds no value), readable encodings, statistics, a column index and
 // an offset index.
-func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, add func(string, string, ...any)) error {
+func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, rep *Report, add func(string, string, ...any)) error {
 	pir := r.GetPageIndexReader()
 	for rg := 0; rg < r.NumRowGroups(); rg++ {
 		rgmd := md.RowGroup(rg)
@@ -194,6 +206,14 @@ func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, add fun
 			}
 			if c := cc.Compression(); c != compress.Codecs.Zstd && !(c == compress.Codecs.Uncompressed && set && emptyChunk(cc)) {
 				add(p, "row group %d: compression %s, want ZSTD (only a column chunk without values may be UNCOMPRESSED)", rg, c)
+			}
+			for _, e := range cc.Encodings() {
+				if !slices.Contains(rep.Encodings[p], e) {
+					rep.Encodings[p] = append(rep.Encodings[p], e)
+				}
+				if !slices.Contains(readableEncodings, e) {
+					add(p, "row group %d: encoding %s; engines read only %v", rg, e, readableEncodings)
+				}
 			}
 			hasMinMax := false
 			if !set {

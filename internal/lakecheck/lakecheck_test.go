@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,6 +94,14 @@ func TestWriterFileIsEngineSafe(t *testing.T) {
 	if got, want := rep.KeyValue[writer.MetaBatches], "batch-1"; got != want {
 		t.Errorf("%s = %q, want %q", writer.MetaBatches, got, want)
 	}
+	// The near-unique columns are DELTA-encoded, and the check saw it.
+	for col, want := range map[string]parquet.Encoding{
+		schema.ColRowID: parquet.Encodings.DeltaByteArray, schema.ColEventTime: parquet.Encodings.DeltaBinaryPacked,
+	} {
+		if got := rep.Encodings[col]; !slices.Contains(got, want) {
+			t.Errorf("%s: encodings %v, want %s among them", col, got, want)
+		}
+	}
 	// The checker must have seen the columns it vouches for.
 	for _, col := range []string{"p_event_time", "properties.targetResources.list.element.modifiedProperties.list.element.newValue", "p_any_ip_addresses.list.element"} {
 		found := false
@@ -138,6 +147,8 @@ func TestCheckerFindsProblems(t *testing.T) {
 			[]parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy)}, nil, "want ZSTD"},
 		{"no stats", arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 			[]parquet.WriterProperty{parquet.WithStats(false)}, nil, "no column statistics"},
+		{"delta length", arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+			[]parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithEncoding(parquet.Encodings.DeltaLengthByteArray)}, nil, "encoding DELTA_LENGTH_BYTE_ARRAY"},
 		{"no page index", arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 			[]parquet.WriterProperty{parquet.WithPageIndexEnabled(false)}, nil, "page index"},
 	}

@@ -36,8 +36,7 @@ const MetaBatches = "entralake.batches"
 
 // Defaults of Config.
 const (
-	DefaultTargetSize   = 256 << 20
-	DefaultRowGroupRows = schema.DefaultRowGroupRows
+	DefaultTargetSize = 256 << 20
 	// StagingDir is the folder under the lake root that holds the lock and
 	// the job folders.
 	StagingDir = ".compact"
@@ -78,11 +77,9 @@ type Config struct {
 	// TargetSize is the size in bytes the merged files aim at (default 256 MiB):
 	// input files are merged in name order while their sum stays at or below it.
 	TargetSize int64
-	// ZstdLevel and RowGroupRows are the Parquet settings of merged files
-	// (defaults 3 and 131072, as the writer's).
-	ZstdLevel    int
-	RowGroupRows int64
-	Mem          memory.Allocator
+	// Parquet holds the settings of merged files: use the writers' own.
+	Parquet schema.ParquetConfig
+	Mem     memory.Allocator
 	// Hook, when set, is called after each step of each partition. An error
 	// stops the run at once, leaving everything as a crash would (tests use
 	// it to inject crashes).
@@ -118,12 +115,6 @@ func New(cfg Config, ledger Ledger) (*Compactor, error) {
 	}
 	if cfg.TargetSize <= 0 {
 		cfg.TargetSize = DefaultTargetSize
-	}
-	if cfg.ZstdLevel == 0 {
-		cfg.ZstdLevel = schema.DefaultZstdLevel
-	}
-	if cfg.RowGroupRows <= 0 {
-		cfg.RowGroupRows = DefaultRowGroupRows
 	}
 	if cfg.Mem == nil {
 		cfg.Mem = memory.DefaultAllocator
@@ -630,8 +621,8 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 // properties are the lake's Parquet settings (schema.ParquetProperties),
 // the writer's too, so that a merged file is as engine-safe as the files it
 // replaces.
-func (c *Compactor) properties() *parquet.WriterProperties {
-	return schema.ParquetProperties(c.cfg.Mem, c.cfg.ZstdLevel, c.cfg.RowGroupRows)
+func (c *Compactor) properties(sc *arrow.Schema) *parquet.WriterProperties {
+	return schema.ParquetProperties(c.cfg.Mem, sc, c.cfg.Parquet)
 }
 
 // merge writes the rows of paths, in order, into one file at out (through
@@ -647,7 +638,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(),
+	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", o.Name, err))

@@ -108,7 +108,7 @@ func BenchmarkWrite(b *testing.B) {
 			b.SetBytes(jsonBytes)
 			b.ReportAllocs()
 			for b.Loop() {
-				w := writer.New(writer.Config{Concurrency: bc.concurrency, ZstdLevel: *benchZstd}, lake, nopLedger{}, log)
+				w := writer.New(writer.Config{Concurrency: bc.concurrency, Parquet: schema.ParquetConfig{ZstdLevel: *benchZstd}}, lake, nopLedger{}, log)
 				for _, bb := range batches {
 					bb.rec.Retain() // the writer releases what it is given
 					if err := w.Add(ctx, bb.table, bb.partition, bb.id, bb.rec, pend); err != nil {

@@ -55,10 +55,9 @@ func (w *Writer) markDone(ctx context.Context, ids []string) {
 
 // Defaults of Config.
 const (
-	DefaultRollBytes   = 96 << 20
-	DefaultRollRows    = 1_000_000
-	DefaultMaxAge      = time.Minute
-	DefaultRowGroupLen = schema.DefaultRowGroupRows
+	DefaultRollBytes = 96 << 20
+	DefaultRollRows  = 1_000_000
+	DefaultMaxAge    = time.Minute
 )
 
 // TaskEndGrace is how long FlushAtTaskEnd waits after a task's last batch
@@ -99,11 +98,9 @@ type Config struct {
 	TouchEvery time.Duration
 	// Concurrency bounds the files encoded at once (default: CPUs).
 	Concurrency int
-	// ZstdLevel is the Parquet zstd level (default 3).
-	ZstdLevel int
-	// RowGroupRows bounds the rows of one Parquet row group.
-	RowGroupRows int64
-	Mem          memory.Allocator
+	// Parquet holds the zstd level, row group size and encodings.
+	Parquet schema.ParquetConfig
+	Mem     memory.Allocator
 }
 
 // Pending is a message whose batch is buffered: it is acked once the file
@@ -208,12 +205,6 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
-	}
-	if cfg.ZstdLevel == 0 {
-		cfg.ZstdLevel = schema.DefaultZstdLevel
-	}
-	if cfg.RowGroupRows <= 0 {
-		cfg.RowGroupRows = DefaultRowGroupLen
 	}
 	if cfg.Mem == nil {
 		cfg.Mem = memory.DefaultAllocator
@@ -513,8 +504,9 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	bw.Reset(f)
 	defer func() { bw.Reset(nil); fileBuffers.Put(bw) }()
 	cw := &countingWriter{w: bw}
-	props := schema.ParquetProperties(w.cfg.Mem, w.cfg.ZstdLevel, w.cfg.RowGroupRows, schema.NullLeaves(pt.recs)...)
-	fw, err := pqarrow.NewFileWriter(pt.recs[0].Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
+	sc := pt.recs[0].Schema()
+	props := schema.ParquetProperties(w.cfg.Mem, sc, w.cfg.Parquet, schema.NullLeaves(pt.recs)...)
+	fw, err := pqarrow.NewFileWriter(sc, cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
 	if err != nil {
 		f.Abort()
 		return 0, fmt.Errorf("start parquet file: %w", err)
