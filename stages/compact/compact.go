@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/schema"
 )
@@ -288,6 +289,8 @@ type inputFile struct {
 	rows   int64
 	ids    []string
 	schema *arrow.Schema
+	// empty are the leaf columns without a value in the file.
+	empty []string
 }
 
 // partition compacts one partition.
@@ -435,7 +438,11 @@ func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []
 		for _, n := range o.Inputs {
 			paths = append(paths, filepath.Join(dir, n))
 		}
-		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o); err != nil {
+		empty := byName[o.Inputs[0]].empty
+		for _, n := range o.Inputs[1:] {
+			empty = slices.DeleteFunc(slices.Clone(empty), func(p string) bool { return !slices.Contains(byName[n].empty, p) })
+		}
+		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o, empty); err != nil {
 			return err
 		}
 	}
@@ -611,23 +618,47 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 	if err != nil {
 		return inputFile{}, fmt.Errorf("schema of %s: %w", filepath.Base(path), err)
 	}
-	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil)}
+	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData())}
 	if v := r.MetaData().KeyValueMetadata().FindValue(MetaBatches); v != nil && *v != "" {
 		in.ids = strings.Split(*v, ",")
 	}
 	return in, nil
 }
 
+// emptyLeaves lists the leaf columns (dotted Parquet paths) that hold no
+// value in the file: the statistics of each of their chunks count as many
+// nulls as values. A chunk without statistics counts as not empty.
+func emptyLeaves(md *metadata.FileMetaData) []string {
+	var out []string
+	for i := range md.Schema.NumColumns() {
+		empty := md.NumRowGroups() > 0
+		for rg := 0; rg < md.NumRowGroups() && empty; rg++ {
+			cc, err := md.RowGroup(rg).ColumnChunk(i)
+			if err != nil {
+				empty = false
+				break
+			}
+			st, err := cc.Statistics()
+			empty = err == nil && st != nil && st.HasNullCount() && st.NullCount() == cc.NumValues()
+		}
+		if empty {
+			out = append(out, md.Schema.Column(i).ColumnPath().String())
+		}
+	}
+	return out
+}
+
 // properties are the lake's Parquet settings (schema.ParquetProperties),
 // the writer's too, so that a merged file is as engine-safe as the files it
-// replaces.
-func (c *Compactor) properties(sc *arrow.Schema) *parquet.WriterProperties {
-	return schema.ParquetProperties(c.cfg.Mem, sc, c.cfg.Parquet)
+// replaces; empty are the columns without a value in any input.
+func (c *Compactor) properties(sc *arrow.Schema, empty []string) *parquet.WriterProperties {
+	return schema.ParquetProperties(c.cfg.Mem, sc, c.cfg.Parquet, empty...)
 }
 
 // merge writes the rows of paths, in order, into one file at out (through
-// a hidden temporary name, synced), with the union of their batch ids.
-func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output) error {
+// a hidden temporary name, synced), with the union of their batch ids;
+// empty are the leaf columns without a value in any of them.
+func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, empty []string) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -638,7 +669,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc),
+	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc, empty),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", o.Name, err))

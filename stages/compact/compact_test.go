@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/lakecheck"
@@ -45,7 +46,12 @@ func rowsJSON(first, n int, hour int) string {
 			b.WriteString(",")
 		}
 		ts := fmt.Sprintf("2025-04-11T%02d:%02d:%02d.%06dZ", hour, i%60, (i/60)%60, i)
-		fmt.Fprintf(&b, `{"time": %q, "category": "AuditLogs", "operationName": "Add member to role", "resourceId": "/tenants/t",
+		if i == 7 { // the one row with a resultDescription
+			b.WriteString(`{"resultDescription": "seven",`)
+		} else {
+			b.WriteString("{")
+		}
+		fmt.Fprintf(&b, `"time": %q, "category": "AuditLogs", "operationName": "Add member to role", "resourceId": "/tenants/t",
  "properties": {"targetResources": [{"displayName": "user%d", "modifiedProperties": [{"displayName": "Role.DisplayName", "newValue": "\"Global Administrator\""}]}],
   "status": "{\"errorCode\":%d}"},
  "p_log_type": "Azure.Audit", "p_event_time": %q, "p_row_id": "row-%06d", "p_any_ip_addresses": ["192.0.2.%d"]}`, ts, i, i%3, ts, i, i%250)
@@ -244,6 +250,63 @@ func TestCompactPreservesRows(t *testing.T) {
 	if err != nil || st.Partitions != 0 {
 		t.Errorf("second run: %+v, %v; want nothing done", st, err)
 	}
+}
+
+// TestCompactEmptyColumns checks that a merged file leaves uncompressed
+// only the columns without a value in every input, as the writer does:
+// resultDescription has a value in the first input alone, so it is
+// compressed in the merged file though the other inputs left it plain.
+func TestCompactEmptyColumns(t *testing.T) {
+	lake, ledger, _ := lakeOf(t, 3)
+	codecs := func() map[string]compress.Compression {
+		t.Helper()
+		ents, err := os.ReadDir(filepath.Join(lake, part))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]compress.Compression{}
+		for _, e := range ents {
+			r, err := file.OpenParquetFile(filepath.Join(lake, part, e.Name()), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, col := range []string{"resultDescription", "properties.userId", "properties.status"} {
+				cc, err := r.MetaData().RowGroup(0).ColumnChunk(r.MetaData().Schema.ColumnIndexByName(col))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[e.Name()+" "+col] = cc.Compression()
+			}
+			r.Close()
+		}
+		return out
+	}
+	plain := 0
+	for k, c := range codecs() {
+		if strings.HasSuffix(k, " resultDescription") && c == compress.Codecs.Uncompressed {
+			plain++
+		}
+	}
+	if plain != 2 {
+		t.Fatalf("before: %d files with resultDescription uncompressed, want 2 of 3: %v", plain, codecs())
+	}
+	if _, err := run(t, lake, ledger, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := codecs()
+	if len(got) != 3 {
+		t.Fatalf("after: %v, want one file", got)
+	}
+	for k, c := range got {
+		want := compress.Codecs.Zstd
+		if strings.HasSuffix(k, " properties.userId") {
+			want = compress.Codecs.Uncompressed
+		}
+		if c != want {
+			t.Errorf("merged %s: %s, want %s", k, c, want)
+		}
+	}
+	checkLedger(t, lake, ledger, 3+1+2)
 }
 
 // TestCompactTargetSize merges into several files when the inputs add up
