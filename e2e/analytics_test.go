@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"io/fs"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,4 +144,58 @@ func TestDuckDBFeatures(t *testing.T) {
 			t.Errorf("%d rows whose UTC hour or date differs from their partition", got)
 		}
 	})
+}
+
+// TestDayPartitions runs the testdata with --partition day, registers the
+// lake with `ddl --partition day` in DuckDB and checks: the files sit in
+// category=/date= folders only, the view holds the same rows as a lake
+// partitioned by hour (same values in every column but the partition
+// columns and p_parse_time), and each row's date is its event's UTC date.
+func TestDayPartitions(t *testing.T) {
+	src := absPath(t, testdataExport)
+	dayLake, hourLake := t.TempDir(), buildTestdataLake(t)
+	runEntralake(t, "run", "--source", src, "--lake", dayLake, "--data-dir", t.TempDir(), "--once", "--partition", "day")
+	dayFile := regexp.MustCompile(`^azure_audit/category=[^/]+/date=\d{4}-\d{2}-\d{2}/[^/.][^/]*\.parquet$`)
+	files := 0
+	err := filepath.WalkDir(filepath.Join(dayLake, tableDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dayLake, p)
+		if files++; !dayFile.MatchString(filepath.ToSlash(rel)) {
+			t.Errorf("%s: outside the layout category=C/date=D/*.parquet", rel)
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("walk %s: %d files, %v", dayLake, files, err)
+	}
+
+	ddl, _ := runEntralake(t, "ddl", "--engine", "duckdb", "--lake", dayLake, "--partition", "day")
+	db := openDuckDB(t)
+	if _, err := db.ExecContext(t.Context(), ddl); err != nil {
+		t.Fatalf("run ddl: %v\n%s", err, ddl)
+	}
+	if got, want := queryInt(t, db, "SELECT count(*) FROM azure_audit"), int64(testdataGood); got != want {
+		t.Errorf("rows = %d, want %d", got, want)
+	}
+	if got := queryInt(t, db, `SELECT count(*) FROM azure_audit WHERE "date" <> CAST(timezone('UTC', p_event_time) AS DATE)`); got != 0 {
+		t.Errorf("%d rows whose date partition is not their event's UTC date", got)
+	}
+	if queryInt(t, db, `SELECT count(*) FROM (DESCRIBE azure_audit) WHERE column_name = 'hour'`) != 0 {
+		t.Error("the day view has an hour column")
+	}
+	// Every row is the same as in the hourly lake, column for column
+	// (but p_parse_time, the time of each run).
+	hourDDL, _ := runEntralake(t, "ddl", "--engine", "duckdb", "--lake", hourLake, "--table", "hourly")
+	if _, err := db.ExecContext(t.Context(), hourDDL); err != nil {
+		t.Fatalf("run ddl: %v\n%s", err, hourDDL)
+	}
+	const day, hour = `SELECT * EXCLUDE ("date", p_parse_time) FROM azure_audit`, `SELECT * EXCLUDE ("date", "hour", p_parse_time) FROM hourly`
+	if got := queryInt(t, db, "SELECT count(*) FROM (("+day+" EXCEPT ALL "+hour+") UNION ALL ("+hour+" EXCEPT ALL "+day+"))"); got != 0 {
+		t.Errorf("%d rows differ between the day and the hour lake", got)
+	}
+	if got := queryInt(t, db, "SELECT count(*) FROM hourly"); got != int64(testdataGood) {
+		t.Errorf("hourly rows = %d, want %d", got, testdataGood)
+	}
 }

@@ -57,13 +57,26 @@ func (t Task) ID() string {
 // Path is the blob's full name, container/blob, as stored in p_source_file.
 func (t Task) Path() string { return t.Container + "/" + t.Blob }
 
+// Partitioning is how the folders of a log type's table split time.
+type Partitioning string
+
+const (
+	// PartitionHour: category=<c>/date=<YYYY-MM-DD>/hour=<HH> (the default).
+	PartitionHour Partitioning = "hour"
+	// PartitionDay: category=<c>/date=<YYYY-MM-DD>, for small tenants,
+	// whose hourly files would be tiny.
+	PartitionDay Partitioning = "day"
+)
+
 // Headers of a batch message (parser -> writer). The body is an Arrow IPC
 // stream of one record batch.
 const (
 	// HeaderTable names the lake table: a log type's table or its quarantine table.
 	HeaderTable = "Entralake-Table"
 	// HeaderPartition is the hive partition path inside the table, e.g.
-	// "category=SignInLogs/date=2025-04-11/hour=16". Values are escaped.
+	// "category=SignInLogs/date=2025-04-11/hour=16" (PartitionHour) or
+	// "category=SignInLogs/date=2025-04-11" (PartitionDay). Values are
+	// escaped.
 	HeaderPartition = "Entralake-Partition"
 	// HeaderBatch is the batch's stable id (task id, chunk, partition).
 	HeaderBatch = "Entralake-Batch"

@@ -29,7 +29,7 @@ type CLI struct {
 	Schema     SchemaCmd     `cmd:"" help:"Print the table's columns and types."`
 	Gen        GenCmd        `cmd:"" help:"Write a synthetic export (realistic records of every category) for benchmarks and tests."`
 	Ddl        DdlCmd        `cmd:"" name:"ddl" help:"Print the SQL that registers the lake as tables in DuckDB, Trino, Athena, Spark or Snowflake."`
-	Compact    CompactCmd    `cmd:"" name:"compact" help:"Merge the small Parquet files of closed hours into large ones, atomically."`
+	Compact    CompactCmd    `cmd:"" name:"compact" help:"Merge the small Parquet files of closed hours (or days) into large ones, atomically."`
 	Dlq        DlqCmd        `cmd:"" name:"dlq" help:"List or retry dead letters (tasks and batches that failed every try)."`
 	Status     StatusCmd     `cmd:"" help:"Show queues, dead letters and, per category, the lake's newest event time and lag."`
 }

@@ -140,9 +140,10 @@ func (f ListerFlags) rangeHours() (from, to time.Time, err error) {
 
 // ParserFlags configure parsing.
 type ParserFlags struct {
-	Parsers       int `help:"Tasks parsed at once in this process (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
-	MaxRecordSize int `help:"Largest line or document held in memory, in bytes; a longer one is quarantined." default:"16777216"`
-	BatchRows     int `help:"Rows per batch sent from parser to writer." default:"16384"`
+	Parsers       int    `help:"Tasks parsed at once in this process (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
+	MaxRecordSize int    `help:"Largest line or document held in memory, in bytes; a longer one is quarantined." default:"16777216"`
+	BatchRows     int    `help:"Rows per batch sent from parser to writer." default:"16384"`
+	Partition     string `help:"Folders of the table: hour (category=/date=/hour=) or day (category=/date=: 24 times fewer, bigger files, for tenants whose hourly files would be small: under about 200 MB of JSON per category and hour, hourly Parquet files stay under 10 MB). Every parser of a lake must use the same, and 'ddl --partition' must match." default:"hour" enum:"hour,day"`
 }
 
 func (f ParserFlags) concurrency() int {
@@ -158,13 +159,18 @@ type WriterFlags struct {
 	RollSize     int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
 	RollRows     int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge      time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
+	MaxBuffered  int64         `help:"Arrow data buffered over all open files; past it the largest is closed early (default: 192 MiB; 128 MiB for 'run --partition day', whose files stay open across blobs)." placeholder:"BYTES"`
 	ZstdLevel    int           `help:"Zstandard level of Parquet pages." default:"3"`
 	ParquetDelta bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
 	WriterFiles  int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
 }
 
-func (f WriterFlags) config(idle time.Duration) writer.Config {
-	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, IdleFlush: idle, FlushAtTaskEnd: idle > 0,
+// config is the writer's configuration; idle > 0 closes files after that
+// much quiet, and taskEnd closes a partition's file as soon as a task's
+// share of it is in (run --once with hourly partitions: one task is one
+// blob, one hour).
+func (f WriterFlags) config(idle time.Duration, taskEnd bool) writer.Config {
+	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, MaxBuffered: f.MaxBuffered, IdleFlush: idle, FlushAtTaskEnd: taskEnd,
 		Parquet: schema.ParquetConfig{ZstdLevel: f.ZstdLevel, NoDelta: !f.ParquetDelta}, Concurrency: f.WriterFiles}
 }
 
@@ -240,7 +246,7 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	}
 	return parser.NewHandler(parser.HandlerConfig{
 		Tasks:      tasks,
-		Parser:     parser.Config{LogType: lt, MaxRecordSize: f.MaxRecordSize, BatchRows: f.BatchRows},
+		Parser:     parser.Config{LogType: lt, MaxRecordSize: f.MaxRecordSize, BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(c.nc.MaxPayload()),
 	}, src, c.js, log)
@@ -279,7 +285,7 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once 
 
 // newWriter returns the writer stage; with idle > 0 (run --once) it closes
 // its files once idle for that long while busy (when set) reports false.
-func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
+func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
 	lake, err := openLake(ctx, wf, log)
 	if err != nil {
 		return nil, nil, err
@@ -288,7 +294,7 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration,
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := wf.config(idle)
+	cfg := wf.config(idle, taskEnd)
 	cfg.Busy = busy
 	return writer.New(cfg, lake, ledger, log), lake, nil
 }

@@ -13,7 +13,7 @@ import (
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
 	Lake         string `help:"Lake folder." required:"" placeholder:"DIR"`
-	Before       string `help:"Compact partitions whose hour ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
+	Before       string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
 	TargetSize   int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
 	ZstdLevel    int    `help:"Zstandard level of the merged files." default:"3"`
 	ParquetDelta bool   `help:"DELTA encodings on the near-unique columns, as the writers (see 'run --help')." default:"true" negatable:""`
@@ -29,10 +29,11 @@ Readers see the old files or the new ones, never both: the new partition is
 built aside and swapped in with one atomic rename (Linux). The ledger of the
 writers is updated so that a batch delivered again is still recognised.
 
-An hour is closed when it ended before --before. The default, two hours ago,
-leaves the writers time to close their files (--roll-age, 1m) and Azure time
-to append late records to the hour's blob; a file written into a partition
-during its compaction is kept all the same.
+A partition is closed when its hour ended before --before; in a lake
+partitioned by day (--partition day), when its day did. The default, two
+hours ago, leaves the writers time to close their files (--roll-age, 1m) and
+Azure time to append late records to the hour's blob; a file written into a
+partition during its compaction is kept all the same.
 
 With 'run' on the embedded server, stop it first (the server's state is in
 --data-dir) or point --nats at the server the writers use.

@@ -8,25 +8,29 @@ import (
 	"strings"
 
 	"github.com/entralake/entralake/internal/ddl"
+	"github.com/entralake/entralake/schema"
 )
 
 // DdlCmd prints the statements that register the lake in an engine.
 type DdlCmd struct {
-	Engine string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
-	Lake   string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake" placeholder:"URL"`
-	Table  string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: azure_audit)." placeholder:"NAME"`
+	Engine    string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
+	Lake      string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake" placeholder:"URL"`
+	Partition string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
+	Table     string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: azure_audit)." placeholder:"NAME"`
 }
 
 // Help is shown by `entralake ddl --help`.
 func (*DdlCmd) Help() string {
 	return `Prints the SQL that registers the lake's two tables (azure_audit and
 azure_audit_quarantine) with their exact column types and hive partitions
-(category, date, hour) in one engine. Nothing is run: pipe it to the engine.
+(category, date, hour; no hour with --partition day) in one engine. Nothing
+is run: pipe it to the engine.
 
 Examples:
   entralake ddl --engine duckdb --lake ./lake | duckdb lake.db
   entralake ddl --engine trino --lake s3://bucket/entra/lake --table hive.logs.entra
   entralake ddl --engine athena --lake s3://bucket/entra/lake
+  entralake ddl --engine athena --lake s3://bucket/entra/lake --partition day
   entralake ddl --engine spark --lake s3a://bucket/entra/lake
   entralake ddl --engine snowflake --lake @entra_stage`
 }
@@ -41,7 +45,7 @@ func (c *DdlCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	out, err := ddl.Generate(lt, ddl.Engine(c.Engine), ddl.Options{Lake: lake, Table: c.Table})
+	out, err := ddl.Generate(lt, ddl.Engine(c.Engine), ddl.Options{Lake: lake, Table: c.Table, Partitioning: schema.Partitioning(c.Partition)})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,10 @@ type Options struct {
 	// s3:// URL for Athena, and a stage (@stage or @stage/path) for
 	// Snowflake. Required.
 	Lake string
+	// Partitioning is the layout the parsers wrote (their --partition):
+	// schema.PartitionHour (default) or schema.PartitionDay, which has no
+	// hour folder and no hour column.
+	Partitioning schema.Partitioning
 	// Table names the main table, optionally qualified (catalog.schema.name);
 	// the quarantine table is its last part plus "_quarantine". Default: the
 	// log type's table name, e.g. azure_audit. It does not change the
@@ -118,6 +122,13 @@ func Generate(lt *schema.LogType, e Engine, opt Options) (string, error) {
 	qparts[len(qparts)-1] += "_quarantine"
 
 	main := table{name: parts, dir: lt.Table(), parts: []string{ColCategory, ColDate, ColHour}}
+	switch opt.Partitioning {
+	case "", schema.PartitionHour:
+	case schema.PartitionDay:
+		main.parts = main.parts[:2]
+	default:
+		return "", fmt.Errorf("ddl %s: %w: partitioning %q: want %q or %q", e, ErrInvalidOption, opt.Partitioning, schema.PartitionHour, schema.PartitionDay)
+	}
 	for _, f := range lt.ArrowSchema().Fields() {
 		if f.Name == ColCategory {
 			continue // the partition column holds it

@@ -206,6 +206,13 @@ func TestOptions(t *testing.T) {
 			[]string{"CREATE OR REPLACE VIEW entra AS", "CREATE OR REPLACE VIEW entra_quarantine AS", "'/l/azure_audit/category=*/date=*/hour=*/*.parquet'", "'/l/azure_audit_quarantine/date=*/*.parquet'"}},
 		{"trino qualified", ddl.Trino, ddl.Options{Lake: "s3://b/l", Table: "hive.logs.Entra"}, nil,
 			[]string{`CREATE TABLE IF NOT EXISTS hive.logs."Entra" (`, `CALL hive.system.sync_partition_metadata(schema_name => 'logs', table_name => 'Entra_quarantine', mode => 'FULL');`, "external_location = 's3://b/l/azure_audit'"}},
+		{"bad partitioning", ddl.DuckDB, ddl.Options{Lake: "x", Partitioning: "week"}, ddl.ErrInvalidOption, nil},
+		{"duckdb by day", ddl.DuckDB, ddl.Options{Lake: "/l", Partitioning: schema.PartitionDay}, nil,
+			[]string{"'/l/azure_audit/category=*/date=*/*.parquet'", "hive_types = {'category': VARCHAR, 'date': DATE}", "date DATE (by day: no hour)"}},
+		{"athena by day", ddl.Athena, ddl.Options{Lake: "s3://b/l", Partitioning: schema.PartitionDay}, nil,
+			[]string{"PARTITIONED BY (\n  `category` string,\n  `date` date\n)", "'storage.location.template' = 's3://b/l/azure_audit/category=${category}/date=${date}'"}},
+		{"snowflake by day", ddl.Snowflake, ddl.Options{Lake: "@st", Partitioning: schema.PartitionDay}, nil,
+			[]string{"PARTITION BY (category, date)", "PATTERN = '(.*/)?category=[^/]+/date=[^/]+/[^./][^/]*[.]parquet'"}},
 		{"snowflake stage", ddl.Snowflake, ddl.Options{Lake: "@db.s.stage", Table: "db.s.entra"}, nil,
 			[]string{"CREATE OR REPLACE EXTERNAL TABLE db.s.entra (", "LOCATION = @db.s.stage/azure_audit/", "PARTITION BY (date)"}},
 	}
@@ -264,4 +271,29 @@ func elemFields(f *schema.Field) []*schema.Field {
 		return f.Element.Fields
 	}
 	return nil
+}
+
+// TestDayPartitioningHasNoHour checks that no engine's statements for a
+// lake partitioned by day name an hour folder or column, and that each
+// names one for the default layout.
+func TestDayPartitioningHasNoHour(t *testing.T) {
+	lt := loadAudit(t)
+	lakes := map[ddl.Engine]string{ddl.DuckDB: "/l", ddl.Trino: "s3://b/l", ddl.Athena: "s3://b/l", ddl.Spark: "s3a://b/l", ddl.Snowflake: "@st"}
+	for _, e := range ddl.Engines() {
+		for _, by := range []schema.Partitioning{schema.PartitionHour, schema.PartitionDay} {
+			got, err := ddl.Generate(lt, e, ddl.Options{Lake: lakes[e], Partitioning: by})
+			if err != nil {
+				t.Fatalf("%s by %s: %v", e, by, err)
+			}
+			var stmts []string // the statements, without the comment lines
+			for _, l := range strings.Split(got, "\n") {
+				if !strings.HasPrefix(l, "--") {
+					stmts = append(stmts, l)
+				}
+			}
+			if has := strings.Contains(strings.ToLower(strings.Join(stmts, "\n")), "hour"); has != (by == schema.PartitionHour) {
+				t.Errorf("%s by %s: statements name an hour: %v", e, by, has)
+			}
+		}
+	}
 }

@@ -11,6 +11,9 @@
 //	<lake>/azure_audit/category=<c>/date=<YYYY-MM-DD>/hour=<HH>/part-*.parquet
 //	<lake>/azure_audit_quarantine/date=<YYYY-MM-DD>/part-*.parquet
 //
+// or, for a lake partitioned by day (Options.Partitioning), without the
+// hour=<HH> folder and the hour column.
+//
 // # Partition columns
 //
 // category is VARCHAR, date is DATE and hour is INTEGER in every engine. A

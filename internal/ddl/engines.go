@@ -22,7 +22,7 @@ func header(b *strings.Builder, lt *schema.LogType, e string, opt Options, notes
 	comment(b,
 		fmt.Sprintf("%s lake tables for %s, written by `entralake ddl`.", lt.Schema, e),
 		"Lake: "+opt.Lake,
-		"Partitions: category VARCHAR, date DATE, hour INTEGER (quarantine: date DATE); the",
+		"Partitions: category VARCHAR, date DATE"+hourColumn(opt)+" (quarantine: date DATE); the",
 		"category column is the category=<c> folder, i.e. the record's category.",
 	)
 	if len(notes) > 0 {
@@ -30,6 +30,15 @@ func header(b *strings.Builder, lt *schema.LogType, e string, opt Options, notes
 		comment(b, notes...)
 	}
 	b.WriteString("\n")
+}
+
+// hourColumn is the header's mention of the hour partition, if the lake
+// has one.
+func hourColumn(opt Options) string {
+	if opt.Partitioning == schema.PartitionDay {
+		return " (by day: no hour)"
+	}
+	return ", hour INTEGER"
 }
 
 // dataColumns spells the data columns of t as "name type" lines.
@@ -132,7 +141,7 @@ func trino() *dialect {
 			"hive.timestamp-precision=MICROSECONDS in the catalog, or Trino refuses",
 			"timestamp(6) (with the default MILLISECONDS, write timestamp(3) and",
 			"lose the microseconds). The Parquet columns are matched by name.",
-			"Run the CALL again when new partitions appear (new hours).")
+			"Run the CALL again when new partitions appear (new hours or days).")
 	}
 	d.table = func(b *strings.Builder, t table, lake string) error {
 		name := t.name

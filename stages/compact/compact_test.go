@@ -350,6 +350,30 @@ func TestCompactOnlyClosed(t *testing.T) {
 	}
 }
 
+// TestCompactDayPartitions compacts a table partitioned by day (parsers'
+// --partition day): its partition closes when the day ends, not the hour.
+func TestCompactDayPartitions(t *testing.T) {
+	const dayPart = "azure_audit/category=AuditLogs/date=2025-04-11"
+	lake, ledger := t.TempDir(), writertest.NewLedger()
+	for i := range 3 {
+		addFile(t, lake, ledger, dayPart, i*40, 40)
+	}
+	if _, err := run(t, lake, ledger, func(c *compact.Config) { c.Before = time.Date(2025, 4, 11, 23, 0, 0, 0, time.UTC) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkPartition(t, lake, dayPart, 120); got != 3 {
+		t.Errorf("day not over: %d files, want 3", got)
+	}
+	if _, err := run(t, lake, ledger, func(c *compact.Config) { c.Before = time.Date(2025, 4, 12, 0, 0, 0, 0, time.UTC) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkPartition(t, lake, dayPart, 120); got != 1 {
+		t.Errorf("day over: %d files, want 1", got)
+	}
+	checkLedger(t, lake, ledger, 3)
+	checkNoHidden(t, lake)
+}
+
 // TestCompactAtomicForReaders runs readers that list and read the
 // partition while it is compacted (each step made slow): no listing is
 // empty and no read sees a row twice or misses one.

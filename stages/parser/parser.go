@@ -39,6 +39,9 @@ type Config struct {
 	// category partition (Azure.Audit: "category"). When a record lacks it,
 	// the category is taken from the container name (insights-logs-<category>).
 	PartitionField string
+	// Partitioning splits the table's folders by hour (default) or day of
+	// the event time.
+	Partitioning schema.Partitioning
 	// MaxRecordSize bounds one line or multi-line document in memory; a
 	// longer one is quarantined with its first bytes.
 	MaxRecordSize int
@@ -102,7 +105,7 @@ type Parser struct {
 	rowPart  []int32 // partition index of each row, -1 for a dead row
 	parts    []string
 	lastCat  []byte
-	lastHour int64
+	lastSpan int64 // hour or day of lastPart
 	lastPart int32
 	dead     int
 	rows     int
@@ -133,6 +136,13 @@ func New(cfg Config) (*Parser, error) {
 	}
 	if cfg.PartitionField == "" {
 		cfg.PartitionField = "category"
+	}
+	switch cfg.Partitioning {
+	case "":
+		cfg.Partitioning = schema.PartitionHour
+	case schema.PartitionHour, schema.PartitionDay:
+	default:
+		return nil, fmt.Errorf("parser: partitioning %q: want %q or %q", cfg.Partitioning, schema.PartitionHour, schema.PartitionDay)
 	}
 	if cfg.MaxRecordSize <= 0 {
 		cfg.MaxRecordSize = DefaultMaxRecordSize
@@ -587,22 +597,29 @@ func (p *Parser) partitionOf() int32 {
 	if len(cat) == 0 {
 		cat = []byte(categoryFromContainer(p.task.Container))
 	}
-	hour := r.eventUS / 3_600_000_000
-	if r.eventUS < 0 && r.eventUS%3_600_000_000 != 0 {
-		hour--
+	span := int64(3_600_000_000)
+	if p.cfg.Partitioning == schema.PartitionDay {
+		span *= 24
 	}
-	if p.lastPart >= 0 && hour == p.lastHour && bytes.Equal(cat, p.lastCat) {
+	n := r.eventUS / span
+	if r.eventUS < 0 && r.eventUS%span != 0 {
+		n--
+	}
+	if p.lastPart >= 0 && n == p.lastSpan && bytes.Equal(cat, p.lastCat) {
 		return p.lastPart
 	}
 	t := time.UnixMicro(r.eventUS).UTC()
-	part := "category=" + EscapePartitionValue(string(cat)) + "/date=" + t.Format("2006-01-02") + "/hour=" + t.Format("15")
+	part := "category=" + EscapePartitionValue(string(cat)) + "/date=" + t.Format("2006-01-02")
+	if p.cfg.Partitioning != schema.PartitionDay {
+		part += "/hour=" + t.Format("15")
+	}
 	idx := int32(slices.Index(p.parts, part))
 	if idx < 0 {
 		idx = int32(len(p.parts))
 		p.parts = append(p.parts, part)
 	}
 	p.lastCat = append(p.lastCat[:0], cat...)
-	p.lastHour, p.lastPart = hour, idx
+	p.lastSpan, p.lastPart = n, idx
 	return idx
 }
 

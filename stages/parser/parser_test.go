@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -442,5 +443,54 @@ func TestNeedsCompact(t *testing.T) {
 		if changed := string(c) != v; changed != want {
 			t.Errorf("%s: Compact changed it: %v, needsCompact says %v", v, changed, want)
 		}
+	}
+}
+
+// TestPartitioning checks the partition paths by hour and by day: records
+// of two hours of one day and of the day before (an event time before
+// 1970 too, where the division rounds the other way) land in the folders
+// of their own UTC hour or day, and an unknown partitioning is refused.
+func TestPartitioning(t *testing.T) {
+	data := []byte(`{"time": "2025-04-11T16:02:44Z", "category": "SignInLogs", "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-11T17:59:59.999999Z", "category": "SignInLogs", "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-10T23:00:00Z", "category": "SignInLogs", "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-11T16:30:00Z", "category": "AuditLogs", "operationName": "Add user", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "1969-12-31T23:59:59Z", "category": "SignInLogs", "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+`)
+	for _, c := range []struct {
+		by   schema.Partitioning
+		want map[string]int64
+	}{
+		{"", map[string]int64{
+			"category=SignInLogs/date=2025-04-11/hour=16": 1, "category=SignInLogs/date=2025-04-11/hour=17": 1,
+			"category=SignInLogs/date=2025-04-10/hour=23": 1, "category=AuditLogs/date=2025-04-11/hour=16": 1,
+			"category=SignInLogs/date=1969-12-31/hour=23": 1,
+		}},
+		{schema.PartitionDay, map[string]int64{
+			"category=SignInLogs/date=2025-04-11": 2, "category=SignInLogs/date=2025-04-10": 1,
+			"category=AuditLogs/date=2025-04-11": 1, "category=SignInLogs/date=1969-12-31": 1,
+		}},
+	} {
+		p := newTestParser(t, Config{Partitioning: c.by})
+		res := parseBytes(t, p, schema.Task{Blob: "y=2025/m=04/d=11/h=16/m=00/PT1H.json", Final: true}, data)
+		got := map[string]int64{}
+		for _, b := range res.batches {
+			if b.Table == "azure_audit" {
+				got[b.Partition] += b.Record.NumRows()
+			}
+		}
+		if res.qrows != 0 {
+			t.Errorf("partitioning %q: %d records quarantined", c.by, res.qrows)
+		}
+		if !maps.Equal(got, c.want) {
+			t.Errorf("partitioning %q: rows per partition %v, want %v", c.by, got, c.want)
+		}
+	}
+	lt, err := schema.Load("Azure.Audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{LogType: lt, Partitioning: "week"}); err == nil {
+		t.Error("partitioning week: no error")
 	}
 }
