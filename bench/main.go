@@ -53,6 +53,7 @@ type options struct {
 	jsonOpts string
 	scaling  bool
 	part     string
+	taskSize int64
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "limit of each run")
 	flag.StringVar(&o.jsonOpts, "read-json-options", "union_by_name=true", "options added to DuckDB's read_json(..., format='newline_delimited'); '' runs the bare query, which fails on a mixed export")
 	flag.StringVar(&o.part, "partition", "hour", "entralake --partition: hour, or day (fewer, bigger files for a small tenant)")
+	flag.Int64Var(&o.taskSize, "task-size", 0, "entralake --task-size (bytes; 0: one task per blob): cut big blobs so that parsers share them")
 	flag.BoolVar(&o.scaling, "parser-scaling", false, "also measure one against two 'entralake parser' processes on one JetStream (parser-bound: no writer)")
 	flag.BoolVar(&o.child, "duckdb-child", false, "internal: run the DuckDB side in this process and print its result as JSON")
 	flag.StringVar(&o.childSrc, "src", "", "internal (-duckdb-child): export folder")
@@ -156,8 +158,8 @@ func run(o options) error {
 	}
 
 	fmt.Printf("DuckDB: %s\n", duckdbQuery(export, "<out>.parquet", o.jsonOpts))
-	fmt.Printf("export: %d records, %.1f MB in %d blobs (%s); %d CPUs; threads=%d; entralake --partition %s; %s\n",
-		records, float64(inBytes)/1e6, blobs, export, runtime.NumCPU(), o.threads, o.part, loadAvg())
+	fmt.Printf("export: %d records, %.1f MB in %d blobs (%s); %d CPUs; threads=%d; entralake --partition %s --task-size %d; %s\n",
+		records, float64(inBytes)/1e6, blobs, export, runtime.NumCPU(), o.threads, o.part, o.taskSize, loadAvg())
 	var results []result
 	for i := 1; i <= o.runs; i++ {
 		for _, engine := range []string{"entralake", "duckdb"} {
@@ -248,7 +250,8 @@ func runEntralake(o options, bin, export, dir string, want int64) (result, error
 	lake := filepath.Join(dir, "lake")
 	n := strconv.Itoa(o.threads)
 	cmd := exec.Command(bin, "run", "--once", "--source", export, "--lake", lake, "--data-dir", filepath.Join(dir, "data"),
-		"--parsers", n, "--writer-files", n, "--partition", o.part, "--log-level", "warn", "--log-format", "text")
+		"--parsers", n, "--writer-files", n, "--partition", o.part, "--task-size", strconv.FormatInt(o.taskSize, 10),
+		"--log-level", "warn", "--log-format", "text")
 	cmd.Env = append(environ("ENTRALAKE_"), "GOMAXPROCS="+n)
 	el, rss, out, err := measured(o.timeout, cmd)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // `entralake parser` processes take to parse every task of the export, for
 // N = 1 and 2, alternating, on one embedded JetStream server each run.
 func parserScaling(o options, bin, export, dir string, records int64) error {
-	fmt.Printf("\nparser scaling: %d records, each parser process runs --parsers 1\n", records)
+	fmt.Printf("\nparser scaling: %d records, each parser process runs --parsers 1; lister --task-size %d\n", records, o.taskSize)
 	fmt.Printf("  %-4s %-8s %9s %12s\n", "run", "parsers", "seconds", "records/s")
 	best := map[int][]float64{}
 	for run := 1; run <= o.runs; run++ {
@@ -54,7 +55,8 @@ func parseWith(o options, bin, export, dir string, n int) (float64, error) {
 		return 0, err
 	}
 	defer func() { _ = server.Process.Signal(syscall.SIGTERM); _ = server.Wait() }()
-	if out, err := command(o.timeout, "", nil, bin, "lister", "--nats", url, "--source", export, "--once", "--log-level", "warn"); err != nil {
+	if out, err := command(o.timeout, "", nil, bin, "lister", "--nats", url, "--source", export, "--once", "--log-level", "warn",
+		"--task-size", strconv.FormatInt(o.taskSize, 10)); err != nil {
 		return 0, fmt.Errorf("lister: %w\n%s", err, out)
 	}
 	env := append(os.Environ(), "GOMAXPROCS=1", "ENTRALAKE_LOG_LEVEL=warn")
