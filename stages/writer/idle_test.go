@@ -2,6 +2,8 @@ package writer_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/stages/writer/writertest"
 )
@@ -118,5 +121,48 @@ func TestTaskEndCountsShare(t *testing.T) {
 	files(2) // a task with one batch for the partition
 	if rows := w.Totals.Rows.Load(); rows != 4 {
 		t.Fatalf("%d rows written, want 4", rows)
+	}
+}
+
+// TestMaxBufferedCountsTinyBatches checks that MaxBuffered bounds memory
+// when many partitions each hold a few one-row batches of the wide
+// Azure.Audit schema (a small tenant's replay by day): such a batch takes
+// far more heap than its buffers' bytes, and the writer must count that,
+// closing files early instead of holding thousands of batches.
+func TestMaxBufferedCountsTinyBatches(t *testing.T) {
+	lt, err := schema.Load("Azure.Audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 4 << 20
+	w := writer.New(writer.Config{MaxBuffered: limit}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	nop := func() error { return nil }
+	ctx := t.Context()
+	const days, perDay = 40, 3
+	for i := range days * perDay {
+		day := i % days
+		js := fmt.Sprintf(`[{"time": "2025-04-11T16:02:44Z", "category": "SignInLogs", "operationName": "x", "resourceId": "/t", "p_row_id": "r%d"}]`, i)
+		rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, lt.ArrowSchema(), strings.NewReader(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = w.Add(ctx, lt.Table(), fmt.Sprintf("category=SignInLogs/date=2025-03-%02d", day+1), fmt.Sprintf("b%d", i), rec,
+			writer.Pending{Ctx: ctx, Ack: func(context.Context) error { return nil }, Nak: nop, Touch: nop})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A one-row batch takes ~186 KB of heap (its buffers: ~13 KB), so
+		// 4 MiB holds about 22 of them; counted by their buffers, all 120
+		// (1.5 MB) would stay.
+		if got := w.Buffered(); got > 25 {
+			t.Fatalf("after %d batches: %d held, want at most 25 under a %d-byte limit", i+1, got, limit)
+		}
+	}
+	if n := w.Totals.Files.Load(); n == 0 {
+		t.Fatal("no file closed early")
+	}
+	w.Flush(ctx)
+	if got := w.Buffered(); got != 0 {
+		t.Errorf("%d bytes buffered after Flush", got)
 	}
 }
