@@ -100,7 +100,7 @@ func (r *RunCmd) Run(env *Env) error {
 	}
 	// With day partitions a task (one blob, one hour) fills only part of a
 	// partition: its end is no reason to close the file.
-	taskEnd := r.Once && r.Partition == string(schema.PartitionHour)
+	taskEnd := r.Once && r.Partition != string(schema.PartitionDay)
 	if r.Partition == string(schema.PartitionDay) && r.MaxBuffered == 0 {
 		// Open files then hold up to a day each: a smaller buffer keeps
 		// the peak RSS of a --once replay of many hours near 460 MiB

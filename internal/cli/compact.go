@@ -12,21 +12,22 @@ import (
 
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
-	Lake         string `help:"Lake folder." required:"" placeholder:"DIR"`
-	Before       string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
-	TargetSize   int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
-	ZstdLevel    int    `help:"Zstandard level of the merged files." default:"3"`
-	ParquetDelta bool   `help:"DELTA encodings on the near-unique columns, as the writers (see 'run --help')." default:"true" negatable:""`
-	Nats         string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
-	DataDir      string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
-	QueueFlags   `embed:""`
+	Lake       string `help:"Lake folder." required:"" placeholder:"DIR"`
+	Before     string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
+	TargetSize int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
+	ZstdLevel  int    `help:"Zstandard level of the merged files." default:"3"`
+	Nats       string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
+	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
+	QueueFlags `embed:""`
 }
 
 // Help is shown by `entralake compact --help`.
 func (*CompactCmd) Help() string {
 	return `Merges the Parquet files of each closed partition into files near --target-size.
 Readers see the old files or the new ones, never both: the new partition is
-built aside and swapped in with one atomic rename (Linux). The ledger of the
+built aside and swapped in with one atomic rename (Linux). Merged files keep
+their inputs' encodings: written without DELTA encodings if any input was
+(a lake written with --no-parquet-delta stays so). The ledger of the
 writers is updated so that a batch delivered again is still recognised.
 
 A partition is closed when its hour ended before --before; in a lake
@@ -78,7 +79,7 @@ func (c *CompactCmd) Run(env *Env) error {
 	}
 	comp, err := compact.New(compact.Config{
 		Lake: c.Lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
-		TargetSize: c.TargetSize, Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel, NoDelta: !c.ParquetDelta}, Log: log,
+		TargetSize: c.TargetSize, Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel}, Log: log,
 	}, ledger)
 	if err != nil {
 		return err

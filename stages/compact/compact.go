@@ -78,7 +78,9 @@ type Config struct {
 	// TargetSize is the size in bytes the merged files aim at (default 256 MiB):
 	// input files are merged in name order while their sum stays at or below it.
 	TargetSize int64
-	// Parquet holds the settings of merged files: use the writers' own.
+	// Parquet holds the settings of merged files: use the writers' own. A
+	// merged file is written without DELTA encodings when one of its
+	// inputs has none (Parquet.NoDelta is then implied).
 	Parquet schema.ParquetConfig
 	Mem     memory.Allocator
 	// Hook, when set, is called after each step of each partition. An error
@@ -291,6 +293,9 @@ type inputFile struct {
 	schema *arrow.Schema
 	// empty are the leaf columns without a value in the file.
 	empty []string
+	// plain: no column chunk uses a DELTA encoding (written with
+	// --no-parquet-delta, or before the writer used them).
+	plain bool
 }
 
 // partition compacts one partition.
@@ -438,11 +443,16 @@ func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []
 		for _, n := range o.Inputs {
 			paths = append(paths, filepath.Join(dir, n))
 		}
+		// A column is empty in the merged file if it is in every input; the
+		// merged file is PLAIN if any input is, so that a lake written for
+		// readers without DELTA support stays readable to them.
 		empty := byName[o.Inputs[0]].empty
-		for _, n := range o.Inputs[1:] {
+		cfg := c.cfg.Parquet
+		for _, n := range o.Inputs {
 			empty = slices.DeleteFunc(slices.Clone(empty), func(p string) bool { return !slices.Contains(byName[n].empty, p) })
+			cfg.NoDelta = cfg.NoDelta || byName[n].plain
 		}
-		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o, empty); err != nil {
+		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o, cfg, empty); err != nil {
 			return err
 		}
 	}
@@ -618,7 +628,7 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 	if err != nil {
 		return inputFile{}, fmt.Errorf("schema of %s: %w", filepath.Base(path), err)
 	}
-	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData())}
+	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData()), plain: !usesDelta(r.MetaData())}
 	if v := r.MetaData().KeyValueMetadata().FindValue(MetaBatches); v != nil && *v != "" {
 		in.ids = strings.Split(*v, ",")
 	}
@@ -651,14 +661,35 @@ func emptyLeaves(md *metadata.FileMetaData) []string {
 // properties are the lake's Parquet settings (schema.ParquetProperties),
 // the writer's too, so that a merged file is as engine-safe as the files it
 // replaces; empty are the columns without a value in any input.
-func (c *Compactor) properties(sc *arrow.Schema, empty []string) *parquet.WriterProperties {
-	return schema.ParquetProperties(c.cfg.Mem, sc, c.cfg.Parquet, empty...)
+func (c *Compactor) properties(sc *arrow.Schema, cfg schema.ParquetConfig, empty []string) *parquet.WriterProperties {
+	return schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...)
+}
+
+// usesDelta reports whether any column chunk of the file uses a DELTA
+// encoding.
+func usesDelta(md *metadata.FileMetaData) bool {
+	for rg := range md.NumRowGroups() {
+		for i := range md.Schema.NumColumns() {
+			cc, err := md.RowGroup(rg).ColumnChunk(i)
+			if err != nil {
+				continue
+			}
+			for _, e := range cc.Encodings() {
+				switch e {
+				case parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.DeltaByteArray, parquet.Encodings.DeltaLengthByteArray:
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // merge writes the rows of paths, in order, into one file at out (through
 // a hidden temporary name, synced), with the union of their batch ids;
-// empty are the leaf columns without a value in any of them.
-func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, empty []string) error {
+// cfg holds its Parquet settings and empty the leaf columns without a
+// value in any of them.
+func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -669,7 +700,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc, empty),
+	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc, cfg, empty),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", o.Name, err))

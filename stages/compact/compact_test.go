@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -63,6 +64,12 @@ func rowsJSON(first, n int, hour int) string {
 // addFile writes one file of n rows into a partition with the real writer.
 func addFile(t *testing.T, lake string, ledger *writertest.Ledger, rel string, first, n int) {
 	t.Helper()
+	addFileWith(t, writer.Config{}, lake, ledger, rel, first, n)
+}
+
+// addFileWith is addFile with a writer configured by cfg.
+func addFileWith(t *testing.T, cfg writer.Config, lake string, ledger *writertest.Ledger, rel string, first, n int) {
+	t.Helper()
 	lt, err := schema.Load("Azure.Audit")
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +94,7 @@ func addFile(t *testing.T, lake string, ledger *writertest.Ledger, rel string, f
 	if err != nil {
 		t.Fatalf("build record: %v", err)
 	}
-	w := writer.New(writer.Config{}, writer.DirLake{Root: lake}, ledger, nil)
+	w := writer.New(cfg, writer.DirLake{Root: lake}, ledger, nil)
 	var acked atomic.Int32
 	err = w.Add(context.Background(), tbl, partition, fmt.Sprintf("batch-%06d", first), rec,
 		writer.Pending{Ack: func(context.Context) error { acked.Add(1); return nil }, Nak: func() error { return nil }})
@@ -307,6 +314,45 @@ func TestCompactEmptyColumns(t *testing.T) {
 		}
 	}
 	checkLedger(t, lake, ledger, 3+1+2)
+}
+
+// TestCompactKeepsPlainEncodings checks that a merged file uses DELTA
+// encodings only if all its inputs do: a lake written with
+// --no-parquet-delta (for old readers) stays readable to them.
+func TestCompactKeepsPlainEncodings(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		noDelta   []bool // per input file
+		wantDelta bool
+	}{
+		{"all delta", []bool{false, false}, true},
+		{"all plain", []bool{true, true}, false},
+		{"mixed", []bool{false, true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lake, ledger := t.TempDir(), writertest.NewLedger()
+			for i, nd := range c.noDelta {
+				addFileWith(t, writer.Config{Parquet: schema.ParquetConfig{NoDelta: nd}}, lake, ledger, part, i*40, 40)
+			}
+			if _, err := run(t, lake, ledger, nil); err != nil {
+				t.Fatal(err)
+			}
+			ents, err := os.ReadDir(filepath.Join(lake, part))
+			if err != nil || len(ents) != 1 {
+				t.Fatalf("partition after compaction: %d files, %v; want 1", len(ents), err)
+			}
+			rep, err := lakecheck.CheckFile(filepath.Join(lake, part, ents[0].Name()), lakecheck.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(rep.Encodings[schema.ColRowID], parquet.Encodings.DeltaByteArray); got != c.wantDelta {
+				t.Errorf("p_row_id encodings %v: DELTA_BYTE_ARRAY %v, want %v", rep.Encodings[schema.ColRowID], got, c.wantDelta)
+			}
+			for _, p := range rep.Problems {
+				t.Error(p)
+			}
+		})
+	}
 }
 
 // TestCompactTargetSize merges into several files when the inputs add up
