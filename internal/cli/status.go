@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/internal/lakeinfo"
+	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/workers"
 )
 
@@ -93,6 +94,9 @@ func (s *StatusCmd) Run(env *Env) error {
 	if st.Lake != nil {
 		fmt.Fprintf(tw, "\nlake: %d files, %s, %d rows; quarantine: %d files, %d records\n",
 			st.Lake.Files, humanBytes(st.Lake.Bytes), st.Lake.Rows, st.Quarantine.Files, st.Quarantine.Rows)
+		if h, d := st.Lake.Layouts[string(schema.PartitionHour)], st.Lake.Layouts[string(schema.PartitionDay)]; h > 0 && d > 0 {
+			fmt.Fprintf(tw, "warning: the lake mixes partitions by hour (%d files) and by day (%d files): a table registered with 'ddl' reads one layout only; run every parser with the same --partition\n", h, d)
+		}
 		fmt.Fprintln(tw, "\nCATEGORY\tFILES\tROWS\tNEWEST EVENT\tLAG")
 		cats := make([]string, 0, len(st.Lake.Categories))
 		for c := range st.Lake.Categories {

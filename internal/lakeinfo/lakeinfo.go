@@ -33,11 +33,15 @@ type Table struct {
 	// Temporary counts hidden temporary files (writers at work, or left by
 	// a crash and removed after an hour).
 	Temporary int `json:"temporary_files"`
+	// Layouts counts the files by partitioning: "hour" (under an hour=
+	// folder) or "day" (date= and no hour=). Two keys in the main table
+	// mean parsers ran with different --partition.
+	Layouts map[string]int `json:"layouts,omitempty"`
 }
 
 // Scan reads the footers of every Parquet file under root/table.
 func Scan(root, table string) (*Table, error) {
-	t := &Table{Categories: map[string]*Category{}}
+	t := &Table{Categories: map[string]*Category{}, Layouts: map[string]int{}}
 	dir := filepath.Join(root, table)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -67,6 +71,9 @@ func Scan(root, table string) (*Table, error) {
 		t.Files++
 		t.Bytes += info.Size()
 		t.Rows += rows
+		if l := layoutOf(dir, p); l != "" {
+			t.Layouts[l]++
+		}
 		if cat := categoryOf(dir, p); cat != "" {
 			c := t.Categories[cat]
 			if c == nil {
@@ -83,6 +90,25 @@ func Scan(root, table string) (*Table, error) {
 		return nil
 	})
 	return t, err
+}
+
+// layoutOf is the partitioning of the file at p: "hour", "day", or "" when
+// it is in no date= folder.
+func layoutOf(dir, p string) string {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return ""
+	}
+	layout := ""
+	for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
+		switch {
+		case strings.HasPrefix(seg, "hour="):
+			return string(schema.PartitionHour)
+		case strings.HasPrefix(seg, "date="):
+			layout = string(schema.PartitionDay)
+		}
+	}
+	return layout
 }
 
 func categoryOf(dir, p string) string {

@@ -65,6 +65,17 @@ func TestScan(t *testing.T) {
 	if got := tb.Categories["AuditLogs"].Rows; got != 1 {
 		t.Fatalf("AuditLogs rows=%d, want 1", got)
 	}
+	if got := tb.Layouts; len(got) != 1 || got["hour"] != 3 {
+		t.Errorf("layouts = %v, want 3 files by hour", got)
+	}
+	// A file of a parser run with --partition day beside them.
+	writeFile(t, filepath.Join(root, "azure_audit/category=AuditLogs/date=2025-04-12/part-e.parquet"), t1)
+	if tb, err = Scan(root, "azure_audit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.Layouts; len(got) != 2 || got["hour"] != 3 || got["day"] != 1 {
+		t.Errorf("layouts = %v, want 3 files by hour and 1 by day", got)
+	}
 	empty, err := Scan(root, "missing_table")
 	if err != nil || empty.Files != 0 {
 		t.Fatalf("missing table: %+v, %v", empty, err)
