@@ -159,7 +159,7 @@ type WriterFlags struct {
 	RollSize     int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
 	RollRows     int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge      time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
-	MaxBuffered  int64         `help:"Arrow data buffered over all open files; past it the largest is closed early (default: 192 MiB; 128 MiB for 'run --partition day', whose files stay open across blobs)." placeholder:"BYTES"`
+	MaxBuffered  int64         `help:"Memory of the batches buffered over all open files; past it the largest file is closed early (default: 192 MiB; 160 MiB for 'run --partition day', whose files stay open across blobs)." placeholder:"BYTES"`
 	ZstdLevel    int           `help:"Zstandard level of Parquet pages." default:"3"`
 	ParquetDelta bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
 	WriterFiles  int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
