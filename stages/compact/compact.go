@@ -446,10 +446,10 @@ func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []
 		// A column is empty in the merged file if it is in every input; the
 		// merged file is PLAIN if any input is, so that a lake written for
 		// readers without DELTA support stays readable to them.
-		empty := byName[o.Inputs[0]].empty
+		empty := slices.Clone(byName[o.Inputs[0]].empty)
 		cfg := c.cfg.Parquet
 		for _, n := range o.Inputs {
-			empty = slices.DeleteFunc(slices.Clone(empty), func(p string) bool { return !slices.Contains(byName[n].empty, p) })
+			empty = slices.DeleteFunc(empty, func(p string) bool { return !slices.Contains(byName[n].empty, p) })
 			cfg.NoDelta = cfg.NoDelta || byName[n].plain
 		}
 		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o, cfg, empty); err != nil {
@@ -658,13 +658,6 @@ func emptyLeaves(md *metadata.FileMetaData) []string {
 	return out
 }
 
-// properties are the lake's Parquet settings (schema.ParquetProperties),
-// the writer's too, so that a merged file is as engine-safe as the files it
-// replaces; empty are the columns without a value in any input.
-func (c *Compactor) properties(sc *arrow.Schema, cfg schema.ParquetConfig, empty []string) *parquet.WriterProperties {
-	return schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...)
-}
-
 // usesDelta reports whether any column chunk of the file uses a DELTA
 // encoding.
 func usesDelta(md *metadata.FileMetaData) bool {
@@ -686,9 +679,11 @@ func usesDelta(md *metadata.FileMetaData) bool {
 }
 
 // merge writes the rows of paths, in order, into one file at out (through
-// a hidden temporary name, synced), with the union of their batch ids;
-// cfg holds its Parquet settings and empty the leaf columns without a
-// value in any of them.
+// a hidden temporary name, synced), with the union of their batch ids.
+// It has the lake's Parquet settings (schema.ParquetProperties, the
+// writer's too, so that a merged file is as engine-safe as the files it
+// replaces) from cfg; empty are the leaf columns without a value in any
+// input.
 func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -700,7 +695,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, c.properties(sc, cfg, empty),
+	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", o.Name, err))
