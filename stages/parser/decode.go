@@ -355,13 +355,18 @@ func (d *decoder) value(n *node) error {
 		n.appendNull()
 		return err
 	}
-	if n.kind == kJSON && (v[0] == '{' || v[0] == '[') && d.names.dupNames(v) {
-		// The decoder allows duplicate names (the parser checks the
-		// schema's objects itself): a json value is checked whole.
-		n.appendNull()
-		return fmt.Errorf("%w in %s", errDuplicateName, n.name)
+	// A json scalar never needs compacting; an object or array is
+	// checked whole for duplicate names (the decoder allows them: the
+	// parser checks the schema's objects itself) and for blanks.
+	spaced := false
+	if n.kind == kJSON && (v[0] == '{' || v[0] == '[') {
+		var dup bool
+		if dup, spaced = d.names.check(v); dup {
+			n.appendNull()
+			return fmt.Errorf("%w in %s", errDuplicateName, n.name)
+		}
 	}
-	d.leaf(n, v)
+	d.leaf(n, v, spaced)
 	return nil
 }
 
@@ -496,7 +501,9 @@ func (d *decoder) array(n *node) error {
 }
 
 // leaf appends one scalar (or json) value, converting where it is lossless.
-func (d *decoder) leaf(n *node, v jsontext.Value) {
+// leaf appends v to n's column; spaced says that v, a json object or
+// array, has blanks to compact away.
+func (d *decoder) leaf(n *node, v jsontext.Value, spaced bool) {
 	k := v.Kind()
 	if k == 'n' {
 		n.appendNull()
@@ -578,7 +585,7 @@ func (d *decoder) leaf(n *node, v jsontext.Value) {
 			d.row.eventUS, d.row.hasEvent = us, true
 		}
 	case kJSON:
-		if needsCompact(v) {
+		if spaced {
 			d.compact = append(d.compact[:0], v...)
 			val := jsontext.Value(d.compact)
 			if err := val.Compact(); err == nil {

@@ -6,13 +6,15 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// dupNames reports whether some object in v, a JSON value of valid syntax
+// check reports whether some object in v, a JSON value of valid syntax
 // (as ReadValue returns it), has two members of the same name, as
 // jsontext.Value.IsValid would, without its name sets: the objects of a
 // log record are small, and a linear look through one object's names
 // beats hashing them. Objects of more than maxLinearNames members, and
-// escaped names, are left to IsValid.
-func (s *nameScan) dupNames(v []byte) bool {
+// escaped names, are left to IsValid. In the same pass it reports whether
+// v has whitespace between tokens (needsCompact), unless it found a
+// duplicate.
+func (s *nameScan) check(v []byte) (dup, spaced bool) {
 	const maxLinearNames = 64
 	s.stack = s.stack[:0]
 	s.names = s.names[:0]
@@ -30,6 +32,8 @@ func (s *nameScan) dupNames(v []byte) bool {
 			if top := &s.stack[len(s.stack)-1]; top.object {
 				top.key = true
 			}
+		case ' ', '\t', '\r', '\n':
+			spaced = true
 		case '"':
 			end := i + 1
 			escaped := false
@@ -44,11 +48,14 @@ func (s *nameScan) dupNames(v []byte) bool {
 				top.key = false
 				name := v[i+1 : end]
 				if escaped || len(s.names)-top.first >= maxLinearNames {
-					return !jsontext.Value(v).IsValid()
+					if !jsontext.Value(v).IsValid() {
+						return true, false
+					}
+					return false, needsCompact(v)
 				}
 				for _, o := range s.names[top.first:] {
 					if bytes.Equal(o, name) {
-						return true
+						return true, false
 					}
 				}
 				s.names = append(s.names, name)
@@ -56,10 +63,10 @@ func (s *nameScan) dupNames(v []byte) bool {
 			i = end
 		}
 	}
-	return false
+	return false, spaced
 }
 
-// nameScan holds dupNames' buffers between calls.
+// nameScan holds check's buffers between calls.
 type nameScan struct {
 	stack []level
 	names [][]byte

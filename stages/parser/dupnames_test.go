@@ -7,15 +7,28 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// checkDupNames compares dupNames with jsontext's own check on a value of
-// valid syntax; it skips other values (ReadValue never returns them).
+// checkDupNames compares check with jsontext on a value of valid syntax
+// (it skips other values: ReadValue never returns them): the duplicate
+// names with Value.IsValid, and, for a value without, the blanks with
+// what Value.Compact changes.
 func checkDupNames(t *testing.T, s *nameScan, v string) {
 	t.Helper()
 	if !jsontext.Value(v).IsValid(jsontext.AllowDuplicateNames(true)) {
 		return
 	}
-	if got, want := s.dupNames([]byte(v)), !jsontext.Value(v).IsValid(); got != want {
-		t.Errorf("dupNames(%s) = %v, jsontext says %v", v, got, want)
+	dup, spaced := s.check([]byte(v))
+	if want := !jsontext.Value(v).IsValid(); dup != want {
+		t.Errorf("check(%s): duplicate %v, jsontext says %v", v, dup, want)
+	}
+	if dup {
+		return
+	}
+	c := jsontext.Value(v)
+	if err := c.Compact(); err != nil {
+		t.Fatalf("%s: %v", v, err)
+	}
+	if changed := string(c) != v; spaced != changed {
+		t.Errorf("check(%s): blanks %v, but Compact changes it: %v", v, spaced, changed)
 	}
 }
 
@@ -58,14 +71,14 @@ func TestDupNames(t *testing.T) {
 		{many(true), true},
 	}
 	for _, c := range cases {
-		if got := s.dupNames([]byte(c.v)); got != c.dup {
-			t.Errorf("dupNames(%.60s) = %v, want %v", c.v, got, c.dup)
+		if got, _ := s.check([]byte(c.v)); got != c.dup {
+			t.Errorf("check(%.60s): duplicate %v, want %v", c.v, got, c.dup)
 		}
 		checkDupNames(t, &s, c.v)
 	}
 }
 
-// FuzzDupNames checks dupNames against jsontext on any value of valid
+// FuzzDupNames checks check against jsontext on any value of valid
 // syntax.
 func FuzzDupNames(f *testing.F) {
 	for _, v := range []string{`{"a":1,"a":2}`, `[{"a":{"b":[1,{"b":2,"b":3}]}}]`, `{"\u0061":1,"a":2}`, `{"a":"}","b":"{\"a\":1}"}`} {
