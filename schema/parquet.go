@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
 // Defaults of the lake's Parquet settings, for the writer and compaction.
@@ -124,6 +125,15 @@ func leafTypes(sc *arrow.Schema) map[string]arrow.DataType {
 		visit(f.Name, f.Type)
 	}
 	return out
+}
+
+// EmptyChunk reports whether a written column chunk holds no value: its
+// statistics count as many nulls as values (arrow-go counts null and
+// empty lists, null parents and null elements alike). It is NullLeaves'
+// test on a file's footer; a chunk without statistics is not empty.
+func EmptyChunk(cc *metadata.ColumnChunkMetaData) bool {
+	st, err := cc.Statistics()
+	return err == nil && st != nil && st.HasNullCount() && st.NullCount() == cc.NumValues()
 }
 
 // NullLeaves returns the Parquet paths of the leaf columns that hold no

@@ -26,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
+	"github.com/entralake/entralake/schema"
 )
 
 // Problem is one property of a file that an engine may read differently or
@@ -204,7 +205,7 @@ func checkChunks(r *file.Reader, md *metadata.FileMetaData, opt Options, rep *Re
 			if err != nil {
 				return fmt.Errorf("row group %d column %s: %w", rg, p, err)
 			}
-			if c := cc.Compression(); c != compress.Codecs.Zstd && !(c == compress.Codecs.Uncompressed && set && emptyChunk(cc)) {
+			if c := cc.Compression(); c != compress.Codecs.Zstd && !(c == compress.Codecs.Uncompressed && set && schema.EmptyChunk(cc)) {
 				add(p, "row group %d: compression %s, want ZSTD (only a column chunk without values may be UNCOMPRESSED)", rg, c)
 			}
 			for _, e := range cc.Encodings() {
@@ -262,10 +263,4 @@ func Columns(path string) ([]string, error) {
 		out = append(out, c.ColumnPath().String())
 	}
 	return out, nil
-}
-
-// emptyChunk reports whether a column chunk's statistics count only nulls.
-func emptyChunk(cc *metadata.ColumnChunkMetaData) bool {
-	st, err := cc.Statistics()
-	return err == nil && st != nil && st.HasNullCount() && st.NullCount() == cc.NumValues()
 }

@@ -636,20 +636,14 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 }
 
 // emptyLeaves lists the leaf columns (dotted Parquet paths) that hold no
-// value in the file: the statistics of each of their chunks count as many
-// nulls as values. A chunk without statistics counts as not empty.
+// value in the file: each of their chunks is schema.EmptyChunk.
 func emptyLeaves(md *metadata.FileMetaData) []string {
 	var out []string
 	for i := range md.Schema.NumColumns() {
 		empty := md.NumRowGroups() > 0
 		for rg := 0; rg < md.NumRowGroups() && empty; rg++ {
 			cc, err := md.RowGroup(rg).ColumnChunk(i)
-			if err != nil {
-				empty = false
-				break
-			}
-			st, err := cc.Statistics()
-			empty = err == nil && st != nil && st.HasNullCount() && st.NullCount() == cc.NumValues()
+			empty = err == nil && schema.EmptyChunk(cc)
 		}
 		if empty {
 			out = append(out, md.Schema.Column(i).ColumnPath().String())
