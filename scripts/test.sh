@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the main module's, then the end-to-end tests in e2e/.
+# Runs every test: the main module's, then the end-to-end tests in e2e/,
+# with go vet and staticcheck on each module (bench/ too). staticcheck runs
+# through `go run` at a pinned version: nothing to install beforehand.
 # Installs Azurite (the Azure Blob Storage emulator the tests start on a
 # loopback port) into .tools/ first if it is missing.
 set -euo pipefail
@@ -7,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 AZURITE_VERSION=3.37.0
+# v0.8.2 is staticcheck 2026.2.2, built for Go 1.26 (its go.mod says go 1.26.0).
+STATICCHECK="honnef.co/go/tools/cmd/staticcheck@v0.8.2"
 AZURITE_BIN="$PWD/.tools/azurite/node_modules/.bin/azurite-blob"
 
 if [[ ! -x "$AZURITE_BIN" ]]; then
@@ -15,9 +19,13 @@ if [[ ! -x "$AZURITE_BIN" ]]; then
 fi
 export ENTRALAKE_AZURITE_BIN="$AZURITE_BIN"
 
-echo "==> main module: go vet, go test"
+echo "==> main module: go vet, staticcheck, go test"
 go vet ./...
+go run "$STATICCHECK" ./...
 go test -count=1 -timeout 15m ./...
 
-echo "==> e2e module: go vet, go test"
-(cd e2e && go vet ./... && go test -count=1 -timeout 15m ./...)
+echo "==> bench module: staticcheck"
+(cd bench && go run "$STATICCHECK" ./...)
+
+echo "==> e2e module: go vet, staticcheck, go test"
+(cd e2e && go vet ./... && go run "$STATICCHECK" ./... && go test -count=1 -timeout 15m ./...)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -258,7 +259,7 @@ func readLake(t *testing.T, dir string) []map[string]any {
 		defer rr.Release()
 		for {
 			rec, err := rr.Read()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

@@ -3,6 +3,7 @@ package parser
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -11,10 +12,9 @@ import (
 // A frame is one JSON text to decode: a line, or a document spread over
 // several lines. Offsets are absolute byte offsets in the blob.
 type frame struct {
-	off     int64
-	data    []byte // without the final line terminator
-	size    int64  // bytes in the input, terminators included
-	tooLong bool   // data holds only a prefix: the text exceeded the limit
+	off  int64
+	data []byte // without the final line terminator
+	size int64  // bytes in the input, terminators included
 }
 
 type line struct {
@@ -70,9 +70,9 @@ func (f *framer) readLine() (line, error) {
 		switch {
 		case err == nil:
 			return line{off, f.acc, size, tooLong}, nil
-		case err == bufio.ErrBufferFull:
+		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case err == io.EOF:
+		case errors.Is(err, io.EOF):
 			if size == 0 {
 				return line{}, io.EOF
 			}
@@ -159,7 +159,7 @@ func (f *framer) joinDocument(first line) (doc frame, ok, stop bool) {
 		l, err := f.readLine()
 		if err != nil {
 			f.pend = append(taken, f.pend...)
-			return frame{}, false, err == io.EOF && !f.final
+			return frame{}, false, errors.Is(err, io.EOF) && !f.final
 		}
 		l.data = append([]byte(nil), l.data...)
 		taken = append(taken, l)

@@ -149,7 +149,8 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	if t.End <= t.Start && !t.Final {
 		return Stats{Consumed: t.Start}, nil // nothing new; the offset does not move
 	}
-	base, end := t.Start, t.End
+	var base int64
+	end := t.End
 	if t.SplitStart {
 		base, err = h.recordBoundary(ctx, t, t.Start)
 	} else {

@@ -229,7 +229,7 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 			return p.stats, err
 		}
 		l, err := f.readLine()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -241,7 +241,7 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 		}
 		// A full chunk goes out once another record follows it, so that
 		// the task's last chunk, marked Last, is never empty.
-		if err := p.maybeFlush(); err != nil {
+		if err := p.maybeFlush(ctx); err != nil {
 			return p.stats, err
 		}
 		if l.tooLong {
@@ -276,7 +276,7 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 	}
 	p.last = true
 	defer func() { p.last = false }()
-	if err := p.flush(); err != nil {
+	if err := p.flush(ctx); err != nil {
 		return p.stats, err
 	}
 	return p.stats, nil
@@ -396,7 +396,7 @@ var (
 	gzipMagic = []byte{0x1f, 0x8b}
 )
 
-func isEOF(err error) bool { return err == io.EOF }
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
 // ReasonKind sorts a quarantine reason into a few kinds, for metrics:
 // truncated_json, invalid_json, too_long, missing_required, bad_time,
@@ -655,16 +655,16 @@ func (p *Parser) resetChunk() {
 	p.dead, p.rows, p.inBytes = 0, 0, 0
 }
 
-func (p *Parser) maybeFlush() error {
+func (p *Parser) maybeFlush(ctx context.Context) error {
 	if p.rows+int(p.qb.Field(0).Len()) >= p.cfg.BatchRows || p.inBytes >= p.cfg.BatchBytes {
-		return p.flush()
+		return p.flush(ctx)
 	}
 	return nil
 }
 
 // flush emits the chunk: one batch per partition, dead rows dropped, and
 // one quarantine batch.
-func (p *Parser) flush() error {
+func (p *Parser) flush(ctx context.Context) error {
 	defer func() { p.chunk++; p.resetChunk() }()
 	var err error
 	if p.rows > 0 {
@@ -672,7 +672,7 @@ func (p *Parser) flush() error {
 			n.syncNulls()
 		}
 		rec := p.rb.NewRecordBatch()
-		err = p.emitParts(rec)
+		err = p.emitParts(ctx, rec)
 		rec.Release()
 	}
 	if p.qb.Field(0).Len() > 0 {
@@ -686,7 +686,7 @@ func (p *Parser) key(table, part string) string {
 	return strconv.Itoa(p.chunk) + "/" + table + "/" + part
 }
 
-func (p *Parser) emitParts(rec arrow.RecordBatch) error {
+func (p *Parser) emitParts(ctx context.Context, rec arrow.RecordBatch) error {
 	if p.dead == 0 && len(p.parts) == 1 {
 		rec.Retain()
 		return p.emit(Batch{Table: p.table, Partition: p.parts[0], Key: p.key(p.table, p.parts[0]), Record: rec, Last: p.last})
@@ -700,7 +700,7 @@ func (p *Parser) emitParts(rec arrow.RecordBatch) error {
 		}
 		ia := idx.NewArray()
 		idx.Release()
-		out, err := compute.Take(context.Background(), *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(ia))
+		out, err := compute.Take(ctx, *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(ia))
 		ia.Release()
 		if err != nil {
 			return fmt.Errorf("split batch by partition: %w", err)
