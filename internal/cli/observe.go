@@ -91,7 +91,6 @@ func (o *observer) lister(l *lister.Lister) error {
 }
 
 func (o *observer) parser(ph *parser.Handler) error {
-	kinds := []string{"truncated_json", "invalid_json", "too_long", "missing_required", "bad_time", "not_an_object", "other"}
 	return o.counters(func(obs func(string, string, int64, ...attribute.KeyValue)) {
 		obs("entralake_tasks_parsed", "Tasks parsed and handed to the writers.", ph.Totals.Tasks.Load())
 		obs("entralake_bytes_read", "Blob bytes parsed.", ph.Totals.Bytes.Load())
@@ -100,8 +99,8 @@ func (o *observer) parser(ph *parser.Handler) error {
 		obs("entralake_values_to_extra", "Values kept in p_extra because they did not fit their column.", ph.Totals.Mismatches.Load())
 		obs("entralake_batches_published", "Arrow batches published to the writers.", ph.Totals.Batches.Load())
 		by := ph.QuarantinedByReason()
-		for _, k := range kinds {
-			obs("entralake_records_quarantined", "Records quarantined, by reason.", by[k], attribute.String("reason", k))
+		for _, k := range parser.ReasonKinds() {
+			obs("entralake_records_quarantined", "Records quarantined, by kind of reason.", by[k], attribute.String("reason", string(k)))
 		}
 	})
 }

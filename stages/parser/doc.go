@@ -21,8 +21,9 @@
 //
 // Bad input is never an error: a line that is not JSON, is truncated, is
 // longer than MaxRecordSize, is not an object, or lacks a usable time,
-// operationName or resourceId is quarantined with its raw bytes and a reason
-// (ReasonKind sorts reasons for metrics). Parse returns an error only when
+// operationName or resourceId is quarantined with its raw bytes and a Reason:
+// a ReasonKind (the metric label, one of ReasonKinds) and the text of the
+// reason column. Parse returns an error only when
 // reading the input or emitting a batch fails; the task is then retried. A
 // task message that cannot be decoded is a permanent error (Permanent()).
 //

@@ -68,7 +68,7 @@ type Handler struct {
 	log      *slog.Logger
 	mu       sync.Mutex
 	free     []*Parser
-	byReason map[string]int64
+	byReason map[ReasonKind]int64
 	running  atomic.Int64 // tasks in Run
 	// Totals counts finished tasks.
 	Totals Totals
@@ -89,8 +89,8 @@ func NewHandler(cfg HandlerConfig, r BlobReader, pub Publisher, log *slog.Logger
 }
 
 // QuarantinedByReason returns the quarantined records of finished tasks by
-// ReasonKind.
-func (h *Handler) QuarantinedByReason() map[string]int64 {
+// kind of reason.
+func (h *Handler) QuarantinedByReason() map[ReasonKind]int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return maps.Clone(h.byReason)
@@ -122,7 +122,7 @@ func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if len(st.ByReason) > 0 {
 		h.mu.Lock()
 		if h.byReason == nil {
-			h.byReason = map[string]int64{}
+			h.byReason = map[ReasonKind]int64{}
 		}
 		for k, n := range st.ByReason {
 			h.byReason[k] += n

@@ -13,7 +13,6 @@ import (
 	"path"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -78,8 +77,8 @@ type Stats struct {
 	Quarantined int64 // records quarantined
 	Mismatches  int64 // values kept in the extra column instead of their own
 	Bytes       int64 // input bytes consumed
-	// ByReason counts quarantined records by ReasonKind.
-	ByReason map[string]int64
+	// ByReason counts quarantined records by kind of reason.
+	ByReason map[ReasonKind]int64
 	// Consumed is the offset after the last byte consumed: the next task for
 	// the blob starts here. Less than the range's end when the range ended
 	// inside a line of a growing blob.
@@ -246,7 +245,7 @@ func (p *Parser) Parse(ctx context.Context, task schema.Task, off int64, r io.Re
 		}
 		if l.tooLong {
 			p.consume(l.off + l.size)
-			p.quarantine(l.off, 0, l.data, l.size, fmt.Sprintf("line of %d bytes exceeds the maximum record size of %d bytes (raw holds its first bytes)", l.size, p.cfg.MaxRecordSize))
+			p.quarantine(l.off, 0, l.data, l.size, reasonTooLong(l.size, p.cfg.MaxRecordSize))
 			continue
 		}
 		fr := frame{off: l.off, data: trimEOL(l.data), size: l.size}
@@ -398,45 +397,6 @@ var (
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
-// ReasonKind sorts a quarantine reason into a few kinds, for metrics:
-// truncated_json, invalid_json, too_long, missing_required, bad_time,
-// not_an_object.
-func ReasonKind(reason string) string {
-	for _, k := range []struct{ prefix, kind string }{
-		{"truncated JSON", "truncated_json"},
-		{"invalid JSON", "invalid_json"},
-		{"line of", "too_long"},
-		{"missing required", "missing_required"},
-		{"unusable event time", "bad_time"},
-		{"the JSON value is", "not_an_object"},
-	} {
-		if strings.HasPrefix(reason, k.prefix) {
-			return k.kind
-		}
-	}
-	return "other"
-}
-
-// reasonFor turns a decoding error into a reason a person can act on.
-func reasonFor(err error) string {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "truncated JSON: the text ends before the JSON value is complete"
-	}
-	var se *jsontext.SyntacticError
-	if errors.As(err, &se) {
-		return "invalid JSON at byte " + strconv.FormatInt(se.ByteOffset, 10) + ": " + trimPrefix(se.Err.Error())
-	}
-	return "invalid JSON: " + err.Error()
-}
-
-func trimPrefix(s string) string {
-	const pfx = "jsontext: "
-	if len(s) > len(pfx) && s[:len(pfx)] == pfx {
-		return s[len(pfx):]
-	}
-	return s
-}
-
 // dropRow marks the row the decoder just appended as not to be kept: it
 // gets null p_ columns, so that every builder keeps the same length, and is
 // left out when the chunk is flushed.
@@ -452,13 +412,13 @@ func (p *Parser) dropRow() {
 // finishRecord completes the row the decoder appended: it validates the
 // required fields, fills the p_ columns, and quarantines a bad record.
 func (p *Parser) finishRecord(off, index int64, raw []byte, err error) {
-	reason := ""
+	reason, bad := Reason{}, false
 	if err != nil {
-		reason = reasonFor(err)
+		reason, bad = reasonFor(err), true
 	} else {
-		reason = p.missingRequired()
+		reason, bad = p.missingRequired()
 	}
-	if reason != "" {
+	if bad {
 		p.dropRow()
 		p.quarantine(off, index, raw, int64(len(raw)), reason)
 		return
@@ -473,10 +433,12 @@ func (p *Parser) finishRecord(off, index int64, raw []byte, err error) {
 	p.stats.Mismatches += int64(p.dec.row.mismatches)
 }
 
-func (p *Parser) missingRequired() string {
+// missingRequired says why the record just decoded cannot be a row, if it
+// cannot: it is not an object, or lacks a required field.
+func (p *Parser) missingRequired() (Reason, bool) {
 	r := &p.dec.row
 	if k := r.rootKind; k != "" {
-		return "the JSON value is " + k + ", not an object"
+		return reasonNotAnObject(k), true
 	}
 	var missing []string
 	for _, c := range p.root.children {
@@ -486,7 +448,7 @@ func (p *Parser) missingRequired() string {
 		if c.kind == kTime && c.eventTime {
 			if !r.hasEvent {
 				if r.timeErr != "" {
-					return "unusable event time: " + r.timeErr
+					return reasonBadTime(r.timeErr), true
 				}
 				missing = append(missing, strconv.Quote(c.name))
 			}
@@ -496,13 +458,10 @@ func (p *Parser) missingRequired() string {
 			missing = append(missing, strconv.Quote(c.name))
 		}
 	}
-	switch len(missing) {
-	case 0:
-		return ""
-	case 1:
-		return "missing required field " + missing[0]
+	if len(missing) == 0 {
+		return Reason{}, false
 	}
-	return "missing required fields " + strings.Join(missing, ", ")
+	return reasonMissing(missing), true
 }
 
 // appendRowID computes the row id, the same on every run: 16 hex digits
@@ -624,7 +583,7 @@ func (p *Parser) partitionOf() int32 {
 }
 
 // quarantine adds a bad record to the quarantine table.
-func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason string) {
+func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason Reason) {
 	p.stats.Records++
 	p.stats.Quarantined++
 	p.inBytes += len(raw)
@@ -637,13 +596,14 @@ func (p *Parser) quarantine(off, index int64, raw []byte, size int64, reason str
 	appendOptString(c[4].(*array.StringBuilder), p.task.SourceLabel)
 	appendSourceFile(c[5].(*array.StructBuilder), p.path, off, index)
 	if p.stats.ByReason == nil {
-		p.stats.ByReason = map[string]int64{}
+		p.stats.ByReason = map[ReasonKind]int64{}
 	}
-	p.stats.ByReason[ReasonKind(reason)]++
+	p.stats.ByReason[reason.Kind]++
+	text := reason.Text
 	if p.hint != "" {
-		reason += "; " + p.hint
+		text += "; " + p.hint
 	}
-	c[6].(*array.StringBuilder).Append(reason)
+	c[6].(*array.StringBuilder).Append(text)
 	c[7].(*array.BinaryBuilder).Append(raw)
 	c[8].(*array.Int64Builder).Append(size)
 }
