@@ -82,8 +82,8 @@ func WithMaxDeliver(n int) Option {
 }
 
 // WithInProgressEvery sets how often a running handler's message gets an
-// in-progress ack, which keeps it from being redelivered (default 15s;
-// keep it well under the consumer's AckWait).
+// in-progress ack, which keeps it from being redelivered (default:
+// InProgressEvery of the consumer's AckWait).
 func WithInProgressEvery(d time.Duration) Option {
 	return func(p *Pool) error {
 		if d <= 0 {
@@ -92,6 +92,13 @@ func WithInProgressEvery(d time.Duration) Option {
 		p.inProgress = d
 		return nil
 	}
+}
+
+// InProgressEvery is how often a held message gets an in-progress ack for
+// a consumer whose AckWait is ackWait: four times per ack wait, so that
+// three in a row may be late or lost before the message is redelivered.
+func InProgressEvery(ackWait time.Duration) time.Duration {
+	return max(ackWait/4, 10*time.Millisecond)
 }
 
 // WithDrainTimeout bounds how long Run waits for running handlers after its
@@ -118,7 +125,11 @@ type Pool struct {
 func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ...Option) (*Pool, error) {
 	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second}
 	if cons != nil {
-		p.name = cons.CachedInfo().Name
+		info := cons.CachedInfo()
+		p.name = info.Name
+		if info.Config.AckWait > 0 {
+			p.inProgress = InProgressEvery(info.Config.AckWait)
+		}
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -128,15 +139,19 @@ func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ..
 	return p, nil
 }
 
+// pullWait bounds one pull request: a dead process's request is gone
+// from the server this soon, and a worker notices the end of Run as soon.
+const pullWait = time.Second
+
 // Run pulls and handles messages until ctx ends, then stops pulling, lets
 // running handlers finish (within the drain timeout) and returns.
+//
+// Each of the concurrency workers asks the server for one message only
+// when it is free to start it: nothing waits in a client buffer, where it
+// would get no in-progress acks and be delivered again to another process
+// once the ack wait ran out, and a process that dies holds only the
+// messages it had started.
 func (p *Pool) Run(ctx context.Context) error {
-	it, err := p.cons.Messages(jetstream.PullMaxMessages(p.concurrency))
-	if err != nil {
-		return fmt.Errorf("pull messages: %w", err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
 	// Handlers outlive ctx by the drain timeout, so work in flight at
 	// shutdown is finished and acked rather than redelivered.
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -146,20 +161,42 @@ func (p *Pool) Run(ctx context.Context) error {
 		context.AfterFunc(hctx, func() { t.Stop() })
 	})
 	var g errgroup.Group
-	g.SetLimit(p.concurrency)
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				err = nil
-			}
-			return errors.Join(err, g.Wait())
-		}
-		g.Go(func() error {
-			p.handle(hctx, msg)
-			return nil
-		})
+	for range p.concurrency {
+		g.Go(func() error { return p.work(ctx, hctx) })
 	}
+	return g.Wait()
+}
+
+// work takes one message at a time and handles it, until ctx ends.
+func (p *Pool) work(ctx, hctx context.Context) error {
+	for ctx.Err() == nil {
+		msg, err := p.cons.Next(jetstream.FetchMaxWait(pullWait))
+		switch {
+		case err == nil:
+		case errors.Is(err, nats.ErrTimeout):
+			continue // nothing to do for now
+		case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConsumerDeleted):
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("pull messages: %w", err)
+		default:
+			// NATS away or restarting: the connection reconnects on its own.
+			p.log.LogAttrs(ctx, slog.LevelDebug, "pull failed; trying again", slog.String("consumer", p.name), slog.Any("err", err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(pullWait):
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			// Taken as Run was ending: another process may start it now.
+			_ = msg.Nak()
+			return nil
+		}
+		p.handle(hctx, msg)
+	}
+	return nil
 }
 
 func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -258,5 +259,80 @@ func TestSettle(t *testing.T) {
 		if got := committed(); got != s.want {
 			t.Fatalf("step %d: committed=%d, want %d", i, got, s.want)
 		}
+	}
+}
+
+// TestPoolTakesOnlyWhatItStarts checks that a pool takes a message only when
+// a handler is free to start it. A message waiting in a busy process's own
+// buffer gets no in-progress acks: once the ack wait runs out it goes to
+// another process, and both handle it.
+func TestPoolTakesOnlyWhatItStarts(t *testing.T) {
+	js := testJS(t) // parsers' AckWait 2s
+	ctx := t.Context()
+	cons, err := js.Consumer(ctx, StreamTasks, ConsumerParsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackWait := cons.CachedInfo().Config.AckWait
+	for i := range 2 {
+		m := nats.NewMsg(SubjectTasks)
+		m.Data = []byte(strconv.Itoa(i))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls [2]atomic.Int32
+	started := make(chan struct{})
+	var once sync.Once
+	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+		i, _ := strconv.Atoi(string(msg.Data()))
+		calls[i].Add(1)
+		if i == 0 {
+			once.Do(func() { close(started) })
+			time.Sleep(3 * ackWait) // a long task, kept alive by in-progress acks
+		}
+		return nil
+	})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 2)
+	run := func() {
+		pool, err := NewPool(js, cons, h, WithConcurrency(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- pool.Run(runCtx) }()
+	}
+	run() // the busy process: takes message 0
+	<-started
+	// Give it the time to take message 1 as well, if it would.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if info, err := cons.Info(ctx); err == nil && info.NumAckPending == 2 {
+			break
+		}
+	}
+	run() // an idle process
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := WaitIdle(wctx, js, 100*time.Millisecond, nil); err != nil {
+		t.Fatalf("tasks not settled: %v", err)
+	}
+	cancel()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	for i := range calls {
+		if got := calls[i].Load(); got != 1 {
+			t.Errorf("message %d handled %d times, want 1", i, got)
+		}
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Delivered.Consumer; got != 2 {
+		t.Errorf("the server made %d deliveries of 2 messages, want 2", got)
 	}
 }
