@@ -9,7 +9,10 @@
 // its batches recorded in the Ledger, and only then committed (renamed into
 // place, or its block list committed on Azure); the batches' messages are
 // acked after that. A batch delivered again whose file exists is acked
-// without being written twice. Partition values are checked to be escaped
+// without being written twice. While it lives, Run sends in-progress acks
+// every TouchEvery for every batch the writer holds, buffered or in a file
+// being written, so that none goes to another writer; the batches of a
+// writer that died go to another after the ack wait. Partition values are checked to be escaped
 // key=value segments, so no value can write outside the lake.
 //
 // DirLake is the local lake; the subpackage azureblob is the Azure one.

@@ -58,6 +58,8 @@ const (
 	DefaultRollBytes = 96 << 20
 	DefaultRollRows  = 1_000_000
 	DefaultMaxAge    = time.Minute
+	// DefaultTouchEvery suits the default ack wait of 10s.
+	DefaultTouchEvery = 2 * time.Second
 )
 
 // TaskEndGrace is how long FlushAtTaskEnd waits after a task's last batch
@@ -95,7 +97,10 @@ type Config struct {
 	// encoding overlaps parsing (used by `run --once`, where no more
 	// appends are coming).
 	FlushAtTaskEnd bool
-	// TouchEvery sends in-progress acks for buffered messages this often.
+	// TouchEvery is how often Run sends in-progress acks for every message
+	// the writer holds, buffered or in a file being written (default 2s):
+	// keep it a fraction of the consumer's ack wait
+	// (workers.InProgressEvery).
 	TouchEvery time.Duration
 	// Concurrency bounds the files encoded at once (default: CPUs).
 	Concurrency int
@@ -137,6 +142,7 @@ type Writer struct {
 
 	mu       sync.Mutex
 	parts    map[string]*part
+	writing  map[*part]struct{} // detached, their file not yet written: still held
 	inflight map[string]bool
 	buffered int64 // Arrow bytes over all parts
 	newest   map[string]time.Time
@@ -154,7 +160,7 @@ type part struct {
 	ids              []string
 	pending          []Pending
 	bytes, rows      int64
-	first, touched   time.Time
+	first            time.Time
 	ended            time.Time // when a task's last batch came, its share incomplete
 	tasks            map[string]*taskShare
 }
@@ -202,7 +208,7 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 		cfg.MaxAge = DefaultMaxAge
 	}
 	if cfg.TouchEvery <= 0 {
-		cfg.TouchEvery = 30 * time.Second
+		cfg.TouchEvery = DefaultTouchEvery
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
@@ -214,7 +220,7 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 		log = slog.Default()
 	}
 	return &Writer{cfg: cfg, lake: lake, ledger: ledger, log: log, sem: make(chan struct{}, cfg.Concurrency),
-		parts: map[string]*part{}, inflight: map[string]bool{}}
+		parts: map[string]*part{}, writing: map[*part]struct{}{}, inflight: map[string]bool{}}
 }
 
 // Add buffers rec (the writer takes ownership) for table/partition. The
@@ -259,7 +265,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	pt := w.parts[key]
 	now := time.Now()
 	if pt == nil {
-		pt = &part{table: table, partition: partition, first: now, touched: now}
+		pt = &part{table: table, partition: partition, first: now}
 		w.parts[key] = pt
 	}
 	pt.recs = append(pt.recs, rec)
@@ -302,8 +308,8 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	return nil
 }
 
-// Tick closes the files that are due (by age, or all when idle) and keeps
-// buffered messages from being redelivered. Call it every few hundred ms.
+// Tick closes the files that are due (by age, or all when idle). Call it
+// every few hundred ms.
 func (w *Writer) Tick(ctx context.Context) {
 	now := time.Now()
 	var due []*part
@@ -324,15 +330,6 @@ func (w *Writer) Tick(ctx context.Context) {
 		if idle || now.Sub(pt.first) >= w.cfg.MaxAge || !pt.ended.IsZero() && now.Sub(pt.ended) >= TaskEndGrace {
 			due = append(due, pt)
 			w.detach(pt)
-			continue
-		}
-		if now.Sub(pt.touched) >= w.cfg.TouchEvery {
-			pt.touched = now
-			for _, p := range pt.pending {
-				if p.Touch != nil {
-					_ = p.Touch()
-				}
-			}
 		}
 	}
 	w.mu.Unlock()
@@ -359,8 +356,25 @@ func (w *Writer) Buffered() int {
 	return len(w.inflight)
 }
 
-// Run calls Tick until ctx ends, then flushes what is buffered.
+// Run calls Tick until ctx ends, then flushes what is buffered. Until it
+// returns, it also touches what the writer holds every TouchEvery, on its
+// own: a Tick or Flush busy writing files does not hold the touches back.
 func (w *Writer) Run(ctx context.Context, every time.Duration) {
+	stop := make(chan struct{})
+	var touching sync.WaitGroup
+	touching.Go(func() {
+		t := time.NewTicker(w.cfg.TouchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				w.Touch()
+			}
+		}
+	})
+	defer func() { close(stop); touching.Wait() }()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -371,6 +385,31 @@ func (w *Writer) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			w.Tick(ctx)
 		}
+	}
+}
+
+// Touch sends an in-progress ack for every message the writer holds:
+// buffered, or in a file being written. It keeps them from being delivered
+// to another writer while this one lives.
+func (w *Writer) Touch() {
+	var touch []func() error
+	w.mu.Lock()
+	add := func(pt *part) {
+		for _, p := range pt.pending {
+			if p.Touch != nil {
+				touch = append(touch, p.Touch)
+			}
+		}
+	}
+	for _, pt := range w.parts {
+		add(pt)
+	}
+	for pt := range w.writing {
+		add(pt)
+	}
+	w.mu.Unlock()
+	for _, f := range touch {
+		_ = f()
 	}
 }
 
@@ -419,10 +458,12 @@ func (w *Writer) Newest() map[string]time.Time {
 	return maps.Clone(w.newest)
 }
 
-// detach takes pt out of the buffer (w.mu held); its bytes stop counting
-// against MaxBuffered once its file is written.
+// detach takes pt out of the buffer (w.mu held) for flush; its bytes stop
+// counting against MaxBuffered, and its messages stop being touched, once
+// its file is written.
 func (w *Writer) detach(pt *part) {
 	delete(w.parts, pt.table+"/"+pt.partition)
+	w.writing[pt] = struct{}{}
 }
 
 func (w *Writer) flushAll(ctx context.Context, parts []*part) {
@@ -458,6 +499,10 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 	}()
 	rel := pt.table + "/" + pt.partition + "/" + fileName(pt.ids)
 	n, err := w.write(ctx, rel, pt)
+	// Settled below: touches now would only delay a nak'ed redelivery.
+	w.mu.Lock()
+	delete(w.writing, pt)
+	w.mu.Unlock()
 	if err != nil {
 		w.Totals.Failures.Add(1)
 		w.log.LogAttrs(ctx, slog.LevelError, "lake file not written; its batches will be delivered again",
