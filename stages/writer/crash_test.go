@@ -92,14 +92,7 @@ func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
 		t.Fatal(err)
 	}
 	w = New(Config{IdleFlush: 200 * time.Millisecond}, DirLake{Root: lake}, ledger, nil)
-	cons, err := js.Consumer(t.Context(), workers.StreamBatches, workers.ConsumerWriters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := workers.NewPool(js, cons, w, workers.WithConcurrency(4))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pool := writerPool(t, js, w)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = pool.Run(ctx) })
@@ -116,6 +109,20 @@ func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
 		}
 	})
 	return w, func() { cancel(); nc.Close(); wg.Wait() }
+}
+
+// writerPool returns the writers' consumer and a pool of 4 that feeds w.
+func writerPool(t *testing.T, js jetstream.JetStream, w *Writer) (jetstream.Consumer, *workers.Pool) {
+	t.Helper()
+	cons, err := js.Consumer(t.Context(), workers.StreamBatches, workers.ConsumerWriters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := workers.NewPool(js, cons, w, workers.WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cons, pool
 }
 
 func waitEmpty(t *testing.T, url string) {

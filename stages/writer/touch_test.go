@@ -36,14 +36,7 @@ func TestHeldWhileWriting(t *testing.T) {
 	}
 	w := New(Config{MaxAge: 100 * time.Millisecond, TouchEvery: workers.InProgressEvery(ackWait)},
 		slowLake{DirLake{Root: lake}, 3 * ackWait}, ledger, nil)
-	cons, err := js.Consumer(t.Context(), workers.StreamBatches, workers.ConsumerWriters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := workers.NewPool(js, cons, w, workers.WithConcurrency(4))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cons, pool := writerPool(t, js, w)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = pool.Run(ctx) })
