@@ -12,6 +12,16 @@
 //	key-value: entralake_offsets (how far each blob was published), entralake_files
 //	(which lake file holds each batch: redelivered batches are not written twice).
 //
+// # Holding messages
+//
+// A process keeps the messages it holds alive with in-progress acks, four
+// per ack wait (InProgressEvery): Pool for a message its handler runs on,
+// and the writer for the batches it buffers or is writing. The ack waits
+// are short (10s by default), so the messages of a process that dies go to
+// another one 10s after its last in-progress ack. Pool asks for a message
+// only when a handler is free to start it: a process holds nothing it is
+// not working on, and a dead one holds only what it had started.
+//
 // # Errors
 //
 // Pool classifies a Handler's error by behaviour, never by type, so that it

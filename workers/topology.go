@@ -28,13 +28,17 @@ const (
 
 // Topology holds the settings of the streams and consumers.
 type Topology struct {
-	// AckWait is how long a message may stay unacknowledged (handlers send
-	// in-progress acks while they work) before it is redelivered.
+	// AckWait is how long a message may go without an ack or an
+	// in-progress ack before it is redelivered. A process sends in-progress
+	// acks for what it holds (InProgressEvery), so the ack wait only bounds
+	// how long the messages of a process that died wait for another.
 	ParserAckWait time.Duration
 	WriterAckWait time.Duration
 	// MaxDeliver is how often a message is tried before it is dead-lettered.
 	MaxDeliver int
-	// MaxAckPending bounds unacknowledged messages per consumer.
+	// MaxAckPending bounds unacknowledged messages per consumer. A parser
+	// process holds at most its concurrency (Pool takes no message ahead);
+	// a writer holds the batches of its open files.
 	ParserMaxAckPending int
 	WriterMaxAckPending int
 	// DuplicateWindow is how long JetStream remembers Nats-Msg-Ids.
@@ -45,11 +49,16 @@ type Topology struct {
 	Replicas int
 }
 
+// DefaultAckWait is the default ack wait of both consumers: the messages of
+// a process killed mid-work go to another process this long after its last
+// in-progress ack.
+const DefaultAckWait = 10 * time.Second
+
 // DefaultTopology returns the defaults.
 func DefaultTopology() Topology {
 	return Topology{
-		ParserAckWait:       2 * time.Minute,
-		WriterAckWait:       5 * time.Minute,
+		ParserAckWait:       DefaultAckWait,
+		WriterAckWait:       DefaultAckWait,
 		MaxDeliver:          5,
 		ParserMaxAckPending: 64,
 		WriterMaxAckPending: 4096,

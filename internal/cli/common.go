@@ -66,8 +66,8 @@ type NatsFlags struct {
 // QueueFlags tune the streams and consumers; give every process of one
 // deployment the same values.
 type QueueFlags struct {
-	TaskAckWait     time.Duration `help:"How long a parser may hold a task without an ack or in-progress signal before it is handed to another parser." default:"2m"`
-	BatchAckWait    time.Duration `help:"How long a writer may hold a batch before it is handed to another writer (keep above --roll-age)." default:"5m"`
+	TaskAckWait     time.Duration `help:"How long a task may go without an ack or an in-progress ack before it is handed to another parser. A parser sends in-progress acks four times per ack wait while it works, so this is how soon the tasks of a parser that died are parsed again." default:"10s"`
+	BatchAckWait    time.Duration `help:"How long a batch may go without an ack or an in-progress ack before it is handed to another writer. A writer sends in-progress acks four times per ack wait for every batch it holds (buffered or being written), so this is how soon the batches of a writer that died are written again." default:"10s"`
 	MaxDeliver      int           `help:"Tries of a task or batch before it goes to the dead-letter stream." default:"5"`
 	ShutdownTimeout time.Duration `help:"On SIGINT/SIGTERM: how long to finish work in hand before exiting." default:"30s"`
 }
@@ -78,9 +78,10 @@ func (q QueueFlags) topology() workers.Topology {
 	return t
 }
 
+// poolOptions leave the in-progress interval to the pool, which derives it
+// from its consumer's ack wait.
 func (q QueueFlags) poolOptions() []workers.Option {
-	return []workers.Option{workers.WithMaxDeliver(q.MaxDeliver), workers.WithDrainTimeout(q.ShutdownTimeout),
-		workers.WithInProgressEvery(max(q.TaskAckWait/4, time.Second))}
+	return []workers.Option{workers.WithMaxDeliver(q.MaxDeliver), workers.WithDrainTimeout(q.ShutdownTimeout)}
 }
 
 // SourceFlags locate the export.
@@ -294,8 +295,15 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration,
 	if err != nil {
 		return nil, nil, err
 	}
+	cons, err := c.js.Consumer(ctx, workers.StreamBatches, workers.ConsumerWriters)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consumer %s: %w", workers.ConsumerWriters, err)
+	}
 	cfg := wf.config(idle, taskEnd)
 	cfg.Busy = busy
+	// The batches held are touched as often as the pool touches a message
+	// it handles: both follow the consumer's ack wait.
+	cfg.TouchEvery = workers.InProgressEvery(cons.CachedInfo().Config.AckWait)
 	return writer.New(cfg, lake, ledger, log), lake, nil
 }
 
