@@ -108,13 +108,30 @@ func freePort(t *testing.T) int {
 // separate processes on a replay of >= 100,000 records, SIGKILLs a random
 // stage at random moments at least 20 times (restarting it each time) and
 // restarts the NATS server once; then it checks with DuckDB that every
-// record is in the lake exactly once or in quarantine exactly once.
+// record is in the lake exactly once or in quarantine exactly once. The
+// stages run with the default queue settings (ack waits, in-progress acks),
+// so the stalls it prints after each kill are what a user gets; they are
+// printed, not asserted.
+//
+// Knobs (environment): E2E_CRASH_RECORDS (100000), E2E_CRASH_KILLS (20),
+// E2E_CRASH_NATS_RESTART (1; 0 for none), E2E_CRASH_WATCH (1: the lister
+// watches and may be killed throughout, instead of listing once),
+// E2E_CRASH_TASK_SIZE (1048576; 0: one task per blob), E2E_CRASH_DRAIN
+// (3m: how long the pipeline may take to finish after the chaos).
 func TestCrashRecovery(t *testing.T) {
-	records := 100000
-	if s := os.Getenv("E2E_CRASH_RECORDS"); s != "" {
-		records, _ = strconv.Atoi(s)
+	records := envInt(t, "E2E_CRASH_RECORDS", 100000)
+	minKills := envInt(t, "E2E_CRASH_KILLS", 20)
+	wantNatsRestarts := envInt(t, "E2E_CRASH_NATS_RESTART", 1)
+	watch := envInt(t, "E2E_CRASH_WATCH", 0) == 1
+	taskSize := envInt(t, "E2E_CRASH_TASK_SIZE", 1<<20)
+	drain := 3 * time.Minute
+	if s := os.Getenv("E2E_CRASH_DRAIN"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("E2E_CRASH_DRAIN: %v", err)
+		}
+		drain = d
 	}
-	const minKills = 20
 	dir := t.TempDir()
 	src, lake, natsDir := filepath.Join(dir, "export"), filepath.Join(dir, "lake"), filepath.Join(dir, "nats")
 	runEntralake(t, "gen", "--records", strconv.Itoa(records), "--out", src, "--seed", "20251127", "--hours", "24")
@@ -140,11 +157,17 @@ func TestCrashRecovery(t *testing.T) {
 
 	port := freePort(t)
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	queue := []string{"ENTRALAKE_TASK_ACK_WAIT=3s", "ENTRALAKE_BATCH_ACK_WAIT=8s", "ENTRALAKE_SHUTDOWN_TIMEOUT=20s", "ENTRALAKE_LOG_FORMAT=text", "ENTRALAKE_LOG_LEVEL=warn"}
+	// The default ack waits and in-progress intervals: the stalls printed
+	// below are what a user gets.
+	queue := []string{"ENTRALAKE_SHUTDOWN_TIMEOUT=20s", "ENTRALAKE_LOG_FORMAT=text", "ENTRALAKE_LOG_LEVEL=warn"}
 	server := &proc{name: "nats-server", args: []string{"nats-server", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", natsDir}}
 	// Blobs over 2 MiB (the big categories' hours) are cut into tasks of
 	// about 1 MiB, so cut tasks are killed mid-way too.
-	lister := &proc{name: "lister", args: []string{"lister", "--nats", natsURL, "--source", src, "--once", "--task-size", "1048576"}, env: queue}
+	listerArgs := []string{"lister", "--nats", natsURL, "--source", src, "--task-size", strconv.Itoa(taskSize)}
+	if !watch {
+		listerArgs = append(listerArgs, "--once")
+	}
+	lister := &proc{name: "lister", args: listerArgs, env: queue}
 	parser1 := &proc{name: "parser-1", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
 	parser2 := &proc{name: "parser-2", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
 	writer := &proc{name: "writer", args: []string{"writer", "--nats", natsURL, "--lake", lake, "--roll-age", "1s"}, env: append(queue, os.Getenv("E2E_WRITER_ENV"))}
@@ -170,11 +193,21 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 	}()
+	prog := watchLake(t, lake)
+	// The kills begin once the pipeline has written its first file, so that
+	// each stall below is the kill's, not the start-up's.
+	for !prog.started() {
+		if time.Since(prog.start) > 2*time.Minute {
+			t.Fatal("no lake file within 2 minutes of the start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Chaos: kill a random stage, restart it; once, kill and restart NATS.
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	kills, restarts, natsRestarts := 0, 0, 0
-	listerDone := false
+	var events []chaosEvent
+	listerDone := watch // a watching lister never finishes: it is only killed
 	deadline := time.Now().Add(6 * time.Minute)
 	for kills < minKills || !listerDone {
 		if time.Now().After(deadline) {
@@ -189,7 +222,8 @@ func TestCrashRecovery(t *testing.T) {
 				restarts++
 			}
 		}
-		if kills == minKills/2 && natsRestarts == 0 {
+		if kills == minKills/2 && natsRestarts < wantNatsRestarts {
+			events = append(events, chaosEvent{at: time.Now(), what: "nats-server"})
 			server.signal(syscall.SIGKILL, 10*time.Second)
 			time.Sleep(500 * time.Millisecond)
 			server.start(t)
@@ -200,18 +234,20 @@ func TestCrashRecovery(t *testing.T) {
 			continue
 		}
 		candidates := []*proc{writer, parser1, parser2}
-		if !listerDone {
+		if watch || !listerDone {
 			candidates = append(candidates, lister)
 		}
 		p := candidates[rng.IntN(len(candidates))]
 		if ok, _ := p.exited(); ok {
 			continue
 		}
+		at := time.Now()
 		if exited, _ := p.signal(syscall.SIGKILL, 10*time.Second); !exited {
 			t.Fatalf("%s survived SIGKILL", p.name)
 		}
 		kills++
-		if p == lister {
+		events = append(events, chaosEvent{at: at, what: p.name})
+		if p == lister && !watch {
 			if ok, err := lister.exited(); ok && err == nil {
 				listerDone = true
 				continue
@@ -222,7 +258,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 
 	// Wait until everything published is in the lake.
-	if !waitDrained(t, natsURL, 3*time.Minute) {
+	if !waitDrained(t, natsURL, drain) {
 		for _, p := range stages {
 			if ok, _ := p.exited(); !ok {
 				p.signal(syscall.SIGQUIT, 5*time.Second) // goroutine dump into its log
@@ -230,8 +266,15 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		t.FailNow()
 	}
+	report := prog.stop().report(events)
+	t.Log(report)
+	fmt.Print(report)
 	// Graceful shutdown: SIGTERM, each stage exits 0.
-	for _, p := range []*proc{parser1, parser2, writer} {
+	graceful := []*proc{parser1, parser2, writer}
+	if watch {
+		graceful = append(graceful, lister)
+	}
+	for _, p := range graceful {
 		exited, err := p.signal(syscall.SIGTERM, 30*time.Second)
 		if !exited || err != nil {
 			t.Errorf("%s after SIGTERM: exited=%v err=%v", p.name, exited, err)
@@ -257,8 +300,8 @@ func TestCrashRecovery(t *testing.T) {
 	if quar.RowIDs != quar.Rows {
 		t.Errorf("distinct quarantine ids=%d, records=%d", quar.RowIDs, quar.Rows)
 	}
-	if kills < minKills || natsRestarts != 1 {
-		t.Errorf("kills=%d nats restarts=%d, want >= %d and 1", kills, natsRestarts, minKills)
+	if kills < minKills || natsRestarts != wantNatsRestarts {
+		t.Errorf("kills=%d nats restarts=%d, want >= %d and %d", kills, natsRestarts, minKills, wantNatsRestarts)
 	}
 	_ = filepath.WalkDir(lake, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".parquet") {
@@ -269,6 +312,120 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return n
+}
+
+// chaosEvent is a kill of the crash test.
+type chaosEvent struct {
+	at   time.Time
+	what string
+}
+
+// lakeProgress records when the lake gained a file: progress is rows
+// written, the pipeline's output.
+type lakeProgress struct {
+	start time.Time
+	stopc chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	grew  []time.Time // times the count of lake files went up
+}
+
+// started reports whether the first file is in the lake.
+func (p *lakeProgress) started() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.grew) > 0
+}
+
+// watchLake polls the lake every 100 ms for new Parquet files until stop.
+func watchLake(t *testing.T, lake string) *lakeProgress {
+	t.Helper()
+	p := &lakeProgress{start: time.Now(), stopc: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		files := 0
+		for {
+			select {
+			case <-p.stopc:
+				return
+			case <-tick.C:
+			}
+			n := 0
+			_ = filepath.WalkDir(lake, func(path string, d fs.DirEntry, err error) error {
+				if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".parquet") {
+					n++
+				}
+				return nil
+			})
+			if n > files {
+				p.mu.Lock()
+				p.grew = append(p.grew, time.Now())
+				p.mu.Unlock()
+			}
+			files = max(files, n)
+		}
+	}()
+	return p
+}
+
+func (p *lakeProgress) stop() *lakeProgress {
+	close(p.stopc)
+	<-p.done
+	return p
+}
+
+// report says, for each kill, how long the lake then went without a new
+// file: the longest pause that began between this kill and the next one
+// (a pause running past the next kill counts in full), or, for the last
+// kill, before the last file came. The pipeline is done at its last file.
+func (p *lakeProgress) report(events []chaosEvent) string {
+	var b strings.Builder
+	if len(p.grew) == 0 || len(events) == 0 {
+		return "crash test: no progress or no kill to report\n"
+	}
+	end := p.grew[len(p.grew)-1]
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+	worst, worstAt := time.Duration(0), 0
+	for i, e := range events {
+		next := end
+		if i+1 < len(events) {
+			next = events[i+1].at
+		}
+		stall, from := time.Duration(0), e.at
+		for _, g := range p.grew {
+			if g.Before(e.at) {
+				continue
+			}
+			if from.After(next) || !from.Before(end) {
+				break
+			}
+			stall = max(stall, g.Sub(from))
+			from = g
+		}
+		if stall > worst {
+			worst, worstAt = stall, i
+		}
+		fmt.Fprintf(&b, "crash test: kill %d (%s) at +%s: no new lake file for %s\n", i+1, e.what, sec(e.at.Sub(p.start)), sec(stall))
+	}
+	last := events[len(events)-1].at
+	fmt.Fprintf(&b, "crash test: first lake file at +%s; worst stall %s (kill %d, %s); last kill at +%s, all rows in the lake %s after it\n",
+		sec(p.grew[0].Sub(p.start)), sec(worst), worstAt+1, events[worstAt].what, sec(last.Sub(p.start)), sec(max(end.Sub(last), 0)))
+	return b.String()
 }
 
 // waitDrained polls `entralake status` until, three times in a row, the
