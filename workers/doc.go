@@ -9,8 +9,16 @@
 //	lister --(task, Nats-Msg-Id)--> ENTRALAKE_TASKS   (work queue) --> "parsers" consumer
 //	parser --(Arrow IPC batch)----> ENTRALAKE_BATCHES (work queue) --> "writers" consumer
 //	failed tasks after MaxDeliver -> ENTRALAKE_DLQ (limits, kept for `entralake dlq`)
-//	key-value: entralake_offsets (how far each blob was published), entralake_files
-//	(which lake file holds each batch: redelivered batches are not written twice).
+//	key-value: entralake_offsets (how far each blob was published and committed,
+//	and the id of the lake the state writes), entralake_tasks (finished tasks
+//	until their rows are in the lake), entralake_files (which lake file holds
+//	each batch: redelivered batches are not written twice).
+//
+// Offsets.Update changes a blob's state with a compare-and-set on the key's
+// revision, so that listers and writers settling offsets at the same time
+// never undo each other's changes; Tasks.Settle moves committed offsets
+// past the finished tasks whose batches are all in the lake. Reset deletes
+// every stream and bucket (entralake run --reset-state).
 //
 // # Holding messages
 //

@@ -136,6 +136,25 @@ func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool)
 	return nil
 }
 
+// Reset deletes the streams (their messages and consumers: queued tasks
+// and batches, dead letters) and the buckets (offsets, finished tasks, the
+// batch ledger and the lake mark), then sets everything up again with t's
+// settings: a state that has read nothing. Stop every stage using the
+// server first.
+func Reset(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	for _, s := range []string{StreamTasks, StreamBatches, StreamDLQ} {
+		if err := js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("delete stream %s: %w", s, err)
+		}
+	}
+	for _, b := range []string{BucketOffsets, BucketFiles, BucketTasks} {
+		if err := js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return fmt.Errorf("delete bucket %s: %w", b, err)
+		}
+	}
+	return Setup(ctx, js, t)
+}
+
 // Backlog reports the work not yet finished: messages the parsers and
 // writers have not yet received, plus those they hold unacknowledged. It
 // asks the consumers rather than the streams: after a server crash a work

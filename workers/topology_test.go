@@ -73,3 +73,33 @@ func TestQueued(t *testing.T) {
 	}
 	check(1, 1)
 }
+
+// TestReset checks that Reset leaves streams and buckets empty and usable.
+func TestReset(t *testing.T) {
+	js := testJS(t)
+	ctx := t.Context()
+	if _, err := js.Publish(ctx, SubjectTasks, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	off, err := NewOffsets(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := off.SetLake(ctx, LakeMark{ID: "x", Marked: true}, 0); !ok || err != nil {
+		t.Fatalf("SetLake = %v, %v", ok, err)
+	}
+	if err := Reset(ctx, js, DefaultTopology()); err != nil {
+		t.Fatal(err)
+	}
+	tasks, batches, err := Backlog(ctx, js)
+	if err != nil || tasks != 0 || batches != 0 {
+		t.Fatalf("Backlog after Reset = %d, %d, %v; want 0, 0", tasks, batches, err)
+	}
+	off, err = NewOffsets(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, rev, err := off.Lake(ctx); err != nil || rev != 0 {
+		t.Fatalf("lake mark after Reset = %+v (revision %d), %v; want none", m, rev, err)
+	}
+}

@@ -198,7 +198,7 @@ func (h *Handler) done(ctx context.Context, t schema.Task, base, consumed int64,
 	if h.cfg.Tasks == nil {
 		return nil
 	}
-	d := schema.TaskDone{Container: t.Container, Blob: t.Blob, Start: base, Consumed: consumed, Batches: batches}
+	d := schema.TaskDone{Container: t.Container, Blob: t.Blob, Start: base, Consumed: consumed, End: t.End, Batches: batches}
 	if err := h.cfg.Tasks.Done(ctx, t.ID(), d); err != nil {
 		return fmt.Errorf("record finished task: %w", err)
 	}
