@@ -79,6 +79,16 @@ func (d DirLake) Exists(_ context.Context, rel string) (bool, error) {
 	return false, err
 }
 
+// ReadFile returns the bytes of the file at rel (small files: the lake's
+// marker); a missing file is an error matching fs.ErrNotExist.
+func (d DirLake) ReadFile(_ context.Context, rel string) ([]byte, error) {
+	p, err := d.path(rel)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
 func (d DirLake) path(rel string) (string, error) {
 	if !filepath.IsLocal(filepath.FromSlash(rel)) || strings.Contains(rel, "\\") {
 		return "", fmt.Errorf("%w: %q", ErrUnsafePath, rel)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"path"
 	"strings"
@@ -142,6 +143,29 @@ func (l *Lake) Exists(ctx context.Context, rel string) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// ReadFile returns the bytes of the committed file at rel (small files:
+// the lake's marker); a missing file is an error matching fs.ErrNotExist.
+func (l *Lake) ReadFile(ctx context.Context, rel string) ([]byte, error) {
+	name, err := l.Name(rel)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := l.cc.NewBlobClient(name).DownloadStream(ctx, nil)
+	if err != nil {
+		err = l.acct.Wrap("download blob", l.cont, name, err)
+		if errors.Is(err, azsource.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, l.acct.Wrap("download blob", l.cont, name, err)
+	}
+	return data, nil
 }
 
 // file stages a block every blockSize bytes, one upload at a time in the

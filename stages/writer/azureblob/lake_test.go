@@ -171,6 +171,28 @@ func TestCommitAbort(t *testing.T) {
 	}
 }
 
+// TestReadFile reads back a small committed file (the lake's marker);
+// a file never committed does not exist.
+func TestReadFile(t *testing.T) {
+	e := start(t, 0)
+	ctx := t.Context()
+	f, err := e.lake.Create(ctx, "_entralake.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, f, []byte(`{"lake_id":"x"}`))
+	if _, err := e.lake.ReadFile(ctx, "_entralake.json"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadFile before Commit: err=%v, want fs.ErrNotExist", err)
+	}
+	if err := f.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.lake.ReadFile(ctx, "_entralake.json")
+	if err != nil || string(got) != `{"lake_id":"x"}` {
+		t.Fatalf("ReadFile=%q, %v", got, err)
+	}
+}
+
 func TestBadPathsAndURLs(t *testing.T) {
 	e := start(t, 0)
 	for _, rel := range []string{"", "/abs/x.parquet", "../x.parquet", "a/../../x", "a//b", "a\\b", "a/./b"} {
