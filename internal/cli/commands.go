@@ -29,6 +29,7 @@ type RunCmd struct {
 	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
 	Nats         string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
 	Writers      int    `help:"Batch messages taken at once by the writer." default:"4"`
+	ResetState   bool   `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved."`
 }
 
 // Help is shown by `entralake run --help`.
@@ -57,14 +58,14 @@ func (r *RunCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	url := r.Nats
+	url, state := r.Nats, "NATS server at "+r.Nats
 	if url == "" {
 		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(r.DataDir, "jetstream"), Port: -1})
 		if err != nil {
 			return err
 		}
 		defer s.Shutdown()
-		url = s.ClientURL()
+		url, state = s.ClientURL(), "data dir "+r.DataDir
 	}
 	var c *conn
 	var cp atomic.Pointer[conn]
@@ -80,6 +81,11 @@ func (r *RunCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
+	if r.ResetState {
+		if err := resetState(ctx, c, r.QueueFlags, state, log); err != nil {
+			return err
+		}
+	}
 	ph, err := newParserHandler(c, src, r.ParserFlags, log)
 	if err != nil {
 		return err
@@ -108,16 +114,21 @@ func (r *RunCmd) Run(env *Env) error {
 		// 11 / 541 files; 192 MiB: 490 MiB on the first.
 		r.MaxBuffered = 160 << 20
 	}
-	w, wl, err := newWriter(ctx, c, r.WriterFlags, idle, taskEnd, busy, log)
+	w, wl, err := newWriter(ctx, c, r.WriterFlags, state, idle, taskEnd, busy, log)
 	if err != nil {
 		return err
 	}
 	lake.set(wl)
-	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, r.Once, log)
+	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, log)
 	if err != nil {
 		return err
 	}
 	if err := errors.Join(obs.lister(l), obs.parser(ph), obs.writer(w), obs.queue(c)); err != nil {
+		return err
+	}
+
+	m, err := newCommitter(ctx, c)
+	if err != nil {
 		return err
 	}
 
@@ -138,11 +149,20 @@ func (r *RunCmd) Run(env *Env) error {
 		}
 	})
 	writing.Go(func() { w.Run(writeCtx, tick) })
+	// In watch mode, committed offsets follow the files, not only the
+	// lister's passes (--once settles at its end).
+	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
+	var settling sync.WaitGroup
+	if !r.Once {
+		settling.Go(func() { settleAfterWrites(settleCtx, m, w, log) })
+	}
 	stop := func() {
 		stopParse()
 		parsing.Wait()
 		stopWrite()
 		writing.Wait()
+		stopSettle()
+		settling.Wait()
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -175,7 +195,15 @@ func (r *RunCmd) Run(env *Env) error {
 	if _, err := l.Settle(ctx); err != nil {
 		return fmt.Errorf("advance committed offsets: %w", err)
 	}
+	waiting, blobs, err := l.Waiting(ctx)
+	if err != nil {
+		return err
+	}
 	printSummary(env, l.Stats.Blobs.Load(), ph, w, time.Since(start))
+	if waiting > 0 {
+		fmt.Fprintf(env.Stdout, "%s waiting: the unfinished last lines of %d blobs that may still grow, read once the rest comes or the blob is final (its hour older than --recent, unchanged for --final-after)\n",
+			humanBytes(waiting), blobs)
+	}
 	return nil
 }
 
@@ -206,7 +234,7 @@ type ListerCmd struct {
 	NatsFlags    `embed:""`
 	QueueFlags   `embed:""`
 	MetricsFlags `embed:""`
-	Once         bool `help:"List once, publish the tasks and exit (blobs are read to their end)."`
+	Once         bool `help:"List once, publish the tasks and exit. A blob that may still grow (see --recent, --final-after) keeps an unfinished last line back for a later listing."`
 }
 
 // Help is shown by `entralake lister --help`.
@@ -236,7 +264,7 @@ func (lc *ListerCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
-	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, lc.Once, env.Log)
+	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, env.Log)
 	if err != nil {
 		return err
 	}
@@ -308,7 +336,8 @@ type WriterCmd struct {
 	NatsFlags    `embed:""`
 	QueueFlags   `embed:""`
 	MetricsFlags `embed:""`
-	Batches      int `help:"Batch messages taken at once." default:"4"`
+	Batches      int  `help:"Batch messages taken at once." default:"4"`
+	ResetState   bool `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved. Stop every other stage of the deployment first."`
 }
 
 // Help is shown by `entralake writer --help`.
@@ -336,7 +365,13 @@ func (wc *WriterCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
-	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, 0, false, nil, env.Log)
+	state := "NATS server at " + wc.Nats
+	if wc.ResetState {
+		if err := resetState(env.Ctx, c, wc.QueueFlags, state, env.Log); err != nil {
+			return err
+		}
+	}
+	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, state, 0, false, nil, env.Log)
 	if err != nil {
 		return err
 	}
@@ -344,12 +379,21 @@ func (wc *WriterCmd) Run(env *Env) error {
 	if err := errors.Join(obs.writer(w), obs.queue(c)); err != nil {
 		return err
 	}
+	m, err := newCommitter(env.Ctx, c)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx, 200*time.Millisecond) })
+	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(env.Ctx))
+	var settling sync.WaitGroup
+	settling.Go(func() { settleAfterWrites(settleCtx, m, w, env.Log) })
 	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, wc.QueueFlags, env.Log)
 	cancel() // flush what is buffered, then ack it
 	wg.Wait()
+	stopSettle() // and settle the offsets of what was flushed
+	settling.Wait()
 	return err
 }
 

@@ -111,6 +111,7 @@ type ListerFlags struct {
 	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23); default: the newest." placeholder:"HOUR"`
 	PollInterval time.Duration `help:"How often watch mode lists recent hours again." default:"1m"`
 	Recent       time.Duration `help:"How far back blobs may still grow and are listed again in watch mode." default:"48h"`
+	FinalAfter   time.Duration `help:"A blob whose hour is older than --recent (or whose path has no hour) is final once it has not changed for this long: its last line is then read even without a newline. Until then an unfinished last line waits for the rest of it (a blob may still be appended to, or copied). 0: the last change does not count." default:"5m"`
 	TaskSize     int64         `help:"Cut the new bytes of a blob into tasks of about this many bytes (each cut moves to a record boundary), so that parser processes share a big blob. Worth it when parsers are the bottleneck (e.g. 64 MiB with parser processes on several machines); in one process on a few cores the writer is, and cutting only adds files and memory. 0: one task per blob." default:"0" placeholder:"BYTES"`
 }
 
@@ -164,6 +165,7 @@ type WriterFlags struct {
 	ZstdLevel    int           `help:"Zstandard level of Parquet pages." default:"3"`
 	ParquetDelta bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
 	WriterFiles  int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
+	JoinLake     bool          `help:"Write into a lake that another JetStream state (another data dir or NATS server) already wrote, e.g. a second export into one lake. Without it a writer refuses such a lake: its state has not read what the other read, and would write those rows again."`
 }
 
 // config is the writer's configuration; idle > 0 closes files after that
@@ -266,29 +268,33 @@ func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Ha
 	return pool.Run(ctx)
 }
 
-func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, once bool, log *slog.Logger) (*lister.Lister, error) {
+func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, log *slog.Logger) (*lister.Lister, error) {
 	from, to, err := lf.rangeHours()
 	if err != nil {
 		return nil, err
 	}
-	off, err := workers.NewOffsets(context.Background(), c.js)
+	settler, err := newCommitter(context.Background(), c)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := workers.NewTasks(context.Background(), c.js)
-	if err != nil {
-		return nil, err
-	}
-	settle := settleFunc(func(ctx context.Context) (int, error) { return tasks.Settle(ctx, off) })
 	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
-		From: from, To: to, Once: once, Recent: lf.Recent, Settler: settle, TaskSize: lf.TaskSize}, src, off, c.js, log), nil
+		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: lf.TaskSize}, src, settler.off, c.js, log), nil
 }
 
 // newWriter returns the writer stage; with idle > 0 (run --once) it closes
 // its files once idle for that long while busy (when set) reports false.
-func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
+// It first checks that the JetStream state and the lake belong together
+// (lakeCheck; state describes where the state is, for its errors).
+func newWriter(ctx context.Context, c *conn, wf WriterFlags, state string, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
 	lake, err := openLake(ctx, wf, log)
 	if err != nil {
+		return nil, nil, err
+	}
+	off, err := workers.NewOffsets(ctx, c.js)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := (lakeCheck{state: state, lake: safeLocation(wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
 		return nil, nil, err
 	}
 	ledger, err := workers.NewLedger(ctx, c.js)
@@ -307,10 +313,82 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, idle time.Duration,
 	return writer.New(cfg, lake, ledger, log), lake, nil
 }
 
-// settleFunc adapts a function to lister.Settler.
-type settleFunc func(ctx context.Context) (int, error)
+// resetState deletes the JetStream state (workers.Reset) for --reset-state.
+func resetState(ctx context.Context, c *conn, q QueueFlags, state string, log *slog.Logger) error {
+	if err := workers.Reset(ctx, c.js, q.topology()); err != nil {
+		return fmt.Errorf("reset the JetStream state of the %s: %w", state, err)
+	}
+	log.Info("deleted the JetStream state: every blob will be read again", "state", state)
+	return nil
+}
 
-func (f settleFunc) Settle(ctx context.Context) (int, error) { return f(ctx) }
+// committer advances committed offsets past the finished tasks whose rows
+// are in the lake (workers.Tasks.Settle); it is the lister's Settler.
+type committer struct {
+	tasks *workers.Tasks
+	off   *workers.Offsets
+}
+
+func newCommitter(ctx context.Context, c *conn) (*committer, error) {
+	off, err := workers.NewOffsets(ctx, c.js)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := workers.NewTasks(ctx, c.js)
+	if err != nil {
+		return nil, err
+	}
+	return &committer{tasks: tasks, off: off}, nil
+}
+
+// Settle implements lister.Settler.
+func (m *committer) Settle(ctx context.Context) (int, error) { return m.tasks.Settle(ctx, m.off) }
+
+// settleEvery is how often, at most, a writer advances committed offsets
+// after writing files; the pause grows to 20 times the last Settle's
+// duration, so that a backlog of finished tasks costs a writer at most
+// about 5% of its time.
+const settleEvery = 2 * time.Second
+
+// settleAfterWrites advances committed offsets while a writer runs, so
+// that status tells the truth without the lister's next pass: after the
+// writer put files in the lake (or found batches there), after a Settle
+// that settled something, and every 30 s in any case (a parser may record
+// a task after its last file is written). It settles once more when ctx
+// ends; call it after the writer's last flush.
+func settleAfterWrites(ctx context.Context, m *committer, w *writer.Writer, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var seen int64
+	var last time.Time
+	var cost time.Duration
+	again := false
+	settle := func(ctx context.Context) {
+		start := time.Now()
+		n, err := m.Settle(ctx)
+		last, cost, again = start, time.Since(start), n > 0
+		if err != nil && ctx.Err() == nil {
+			log.Warn("could not advance committed offsets; trying again", "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			settle(final)
+			cancel()
+			return
+		case <-t.C:
+		}
+		written := w.Totals.Files.Load() + w.Totals.Duplicates.Load()
+		since := time.Since(last)
+		if since < max(settleEvery, 20*cost) || written == seen && !again && since < 30*time.Second {
+			continue
+		}
+		seen = written
+		settle(ctx)
+	}
+}
 
 func humanBytes(n int64) string {
 	const unit = 1024

@@ -52,7 +52,7 @@ func openSource(ctx context.Context, f SourceFlags) (Source, error) {
 
 // openLake opens --lake: a local folder, or the URL of a container (and
 // folder) in Azure Blob Storage or ADLS Gen2.
-func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (writer.Lake, error) {
+func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error) {
 	if azsource.IsURL(f.Lake) {
 		lake, err := azlake.Open(ctx, azlake.Config{URL: f.Lake, Auth: azureAuth()})
 		if err != nil {

@@ -91,7 +91,7 @@ func TestPipelineExport(t *testing.T) {
 func runExport(t *testing.T, a *account, blobs []blobFile, want parser.Stats, taskSize int64) map[string]bool {
 	src := a.open(t, "")
 	p := startPipeline(t, src, t.TempDir(), t.TempDir())
-	l := p.lister(t, src, lister.Config{Once: true, TaskSize: taskSize})
+	l := p.lister(t, src, lister.Config{TaskSize: taskSize})
 	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestReplayOneDay(t *testing.T) {
 	src := a.open(t, "insights-logs-signinlogs")
 	store, lake := t.TempDir(), t.TempDir()
 	p := startPipeline(t, src, store, lake)
-	l := p.lister(t, src, lister.Config{From: from, To: to, Once: true})
+	l := p.lister(t, src, lister.Config{From: from, To: to})
 	if err := l.Pass(t.Context(), from, to); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestReplayOneDay(t *testing.T) {
 
 	// A second run on the same JetStream state.
 	p2 := startPipeline(t, src, store, lake)
-	l2 := p2.lister(t, src, lister.Config{From: from, To: to, Once: true})
+	l2 := p2.lister(t, src, lister.Config{From: from, To: to})
 	if err := l2.Pass(t.Context(), from, to); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestReplayOneDay(t *testing.T) {
 }
 
 // TestAppendsBetweenPolls appends to export blobs between lister passes
-// (watch mode: not Once, recent hours, so tasks are not final), with a line
+// (watch mode: recent hours, so tasks are not final), with a line
 // cut across two appends, in the current hour and in an hour a day old.
 // Every line ends up as one row, once.
 func TestAppendsBetweenPolls(t *testing.T) {

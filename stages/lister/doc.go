@@ -8,6 +8,26 @@
 // Nats-Msg-Id derived from the blob, its etag and the range: listing again
 // creates no duplicate work.
 //
+// # Final blobs
+//
+// An append blob may end in the middle of a line while Azure is still
+// appending. A task is final (its last line is parsed even without a
+// newline) only when the blob can no longer grow: its hour ended more
+// than Config.Recent ago and it has not changed for Config.FinalAfter (a
+// blob without an hour in its path: the last change alone). Until then
+// the unfinished line waits (schema.BlobState.Waiting) and is read, whole,
+// by a later task. The lister remembers the blobs that are not final and
+// lists their folders again when the watched window has moved past their
+// hour, so each gets its final task.
+//
+// # Concurrency
+//
+// Two listers may run at once (a rolling update). A range is claimed in
+// the blob's state with a compare-and-set before its tasks are published,
+// and the published offset moves to the claim's end after; a lister that
+// finds a claim publishes the same tasks again (dropped as duplicates)
+// and completes it. No two ranges overlap, and no offset goes back.
+//
 // # Errors
 //
 // A listing or publishing error ends the pass and is returned wrapped with

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,10 +39,14 @@ type Source interface {
 	ListDir(ctx context.Context, container, prefix string) (dirs []string, blobs []Blob, err error)
 }
 
-// Offsets stores how far each blob was published.
+// Offsets stores how far each blob was published (workers.Offsets).
 type Offsets interface {
 	Get(ctx context.Context, container, blob string) (schema.BlobState, bool, error)
-	Put(ctx context.Context, b schema.BlobState) error
+	// Update lets fn change the blob's state and stores it only if no one
+	// stored another since it was read (compare-and-set), calling fn
+	// again on the fresh state otherwise; fn returns false to store
+	// nothing. It returns the state as stored (or as read).
+	Update(ctx context.Context, container, blob string, fn func(st *schema.BlobState) bool) (schema.BlobState, error)
 }
 
 // Publisher publishes a message and waits for the stream's ack;
@@ -63,12 +68,15 @@ type Config struct {
 	Subject string
 	// From and To bound the hours listed (inclusive); zero means open.
 	From, To time.Time
-	// Once marks every task final: the blobs are read to their very end,
-	// as they will not grow any more.
-	Once bool
-	// Recent is how far back blobs may still grow (default 48h); older
-	// blobs get final tasks.
+	// Recent is how far back blobs may still grow (default 48h): a blob
+	// whose hour ended less than Recent ago is not final.
 	Recent time.Duration
+	// FinalAfter is how long a blob must be unchanged (Blob.ModTime) to
+	// be final, besides its hour being older than Recent; a blob whose
+	// path has no hour is final on this alone. 0: the last change does not
+	// count. A final blob is read to its very end: an unfinished last line
+	// is parsed as a record instead of waiting for the rest of it.
+	FinalAfter time.Duration
 	// Now returns the current time.
 	Now func() time.Time
 	// Settler, when set, is called at the start of each pass.
@@ -95,6 +103,9 @@ type Lister struct {
 	pub     Publisher
 	log     *slog.Logger
 	hours   map[time.Time]bool // hours that got tasks (Pass runs on one goroutine)
+	// open holds the blobs that were not final when last listed, by
+	// container/name; seen, the blobs listed in the current pass.
+	open, seen map[string]Blob
 	// Stats count what was listed and published.
 	Stats Stats
 }
@@ -110,26 +121,103 @@ func New(cfg Config, src Source, offsets Offsets, pub Publisher, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Lister{cfg: cfg, src: src, offsets: offsets, pub: pub, log: log}
+	return &Lister{cfg: cfg, src: src, offsets: offsets, pub: pub, log: log, open: map[string]Blob{}}
 }
 
-// Pass lists the hours in [from, to] (zero: open) once and publishes tasks.
+// Pass lists the hours in [from, to] (zero: open) once and publishes
+// tasks. It then lists again the blobs that were not final in an earlier
+// pass and that this one did not list (in watch mode, their hour just left
+// the window), so that each gets its final task once it can no longer grow.
 func (l *Lister) Pass(ctx context.Context, from, to time.Time) error {
+	return l.pass(ctx, from, to, true)
+}
+
+func (l *Lister) pass(ctx context.Context, from, to time.Time, walk bool) error {
 	if l.cfg.Settler != nil {
 		if _, err := l.cfg.Settler.Settle(ctx); err != nil {
 			l.log.LogAttrs(ctx, slog.LevelWarn, "could not advance committed offsets; trying again next pass", slog.Any("err", err))
 		}
 	}
-	containers, err := l.src.Containers(ctx)
-	if err != nil {
-		return fmt.Errorf("list containers: %w", err)
+	l.seen = map[string]Blob{}
+	if walk {
+		containers, err := l.src.Containers(ctx)
+		if err != nil {
+			return fmt.Errorf("list containers: %w", err)
+		}
+		for _, c := range containers {
+			if err := l.walk(ctx, c, "", from, to, pathTime{}); err != nil {
+				return err
+			}
+		}
 	}
-	for _, c := range containers {
-		if err := l.walk(ctx, c, "", from, to, pathTime{}); err != nil {
-			return err
+	return l.revisit(ctx)
+}
+
+// revisit lists the folders of the open blobs this pass did not see and
+// publishes what they need; a blob no longer there is forgotten.
+func (l *Lister) revisit(ctx context.Context) error {
+	type folder struct{ container, prefix string }
+	var folders []folder
+	for key, b := range l.open {
+		if _, ok := l.seen[key]; ok {
+			continue
+		}
+		f := folder{b.Container, blobFolder(b.Name)}
+		if !slices.Contains(folders, f) {
+			folders = append(folders, f)
+		}
+	}
+	slices.SortFunc(folders, func(a, b folder) int { return strings.Compare(a.container+"/"+a.prefix, b.container+"/"+b.prefix) })
+	for _, f := range folders {
+		l.Stats.ListCalls.Add(1)
+		_, blobs, err := l.src.ListDir(ctx, f.container, f.prefix)
+		if err != nil {
+			return fmt.Errorf("list %s/%s: %w", f.container, f.prefix, err)
+		}
+		for _, b := range blobs {
+			key := b.Container + "/" + b.Name
+			if _, open := l.open[key]; !open {
+				continue
+			}
+			if _, seen := l.seen[key]; seen {
+				continue
+			}
+			if err := l.blob(ctx, b); err != nil {
+				return err
+			}
+		}
+		for key, b := range l.open {
+			if _, seen := l.seen[key]; !seen && b.Container == f.container && blobFolder(b.Name) == f.prefix {
+				delete(l.open, key) // deleted from the source
+			}
 		}
 	}
 	return nil
+}
+
+// blobFolder is the folder prefix that lists a blob ("" or ending in "/").
+func blobFolder(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i+1]
+	}
+	return ""
+}
+
+// Waiting adds up, over the blobs of the last pass that are not final,
+// the bytes of unfinished last lines that wait for the rest of them
+// (schema.BlobState.Waiting). Call it once their tasks are settled.
+func (l *Lister) Waiting(ctx context.Context) (bytes int64, blobs int, err error) {
+	for _, b := range l.open {
+		st, _, err := l.offsets.Get(ctx, b.Container, b.Name)
+		if err != nil {
+			return 0, 0, fmt.Errorf("offset of %s/%s: %w", b.Container, b.Name, err)
+		}
+		if w := st.Waiting(); w > 0 {
+			bytes += w
+			blobs++
+		}
+	}
+	return bytes, blobs, nil
 }
 
 // Settle advances committed offsets now (Pass does it too, first).
@@ -158,10 +246,10 @@ func (l *Lister) Run(ctx context.Context, every time.Duration) error {
 		if !l.cfg.From.IsZero() && l.cfg.From.After(from) {
 			from = l.cfg.From
 		}
-		if !l.cfg.To.IsZero() && l.cfg.To.Before(from) {
-			continue // the range is all in the past: nothing grows there
-		}
-		if err := l.Pass(ctx, from, l.cfg.To); err != nil {
+		// When the range is all in the past, only the blobs that were
+		// not final may still need a task.
+		walk := l.cfg.To.IsZero() || !l.cfg.To.Before(from)
+		if err := l.pass(ctx, from, l.cfg.To, walk); err != nil {
 			l.log.LogAttrs(ctx, slog.LevelWarn, "listing failed; trying again next interval", slog.Any("err", err))
 		}
 	}
@@ -260,42 +348,107 @@ func inRange(lo, hi, from, to time.Time) bool {
 	return true
 }
 
-// blob publishes a task for the bytes of b not yet published.
+// final reports whether b can no longer grow: its hour, when its path
+// has one, ended more than Recent ago, and it has not changed for
+// FinalAfter (a source that gives no ModTime: the hour alone).
+func (l *Lister) final(b Blob) bool {
+	now := l.cfg.Now()
+	if hour, ok := schema.BlobHour(b.Name); ok && !hour.Add(time.Hour).Before(now.Add(-l.cfg.Recent)) {
+		return false
+	}
+	return l.cfg.FinalAfter <= 0 || b.ModTime.IsZero() || !b.ModTime.After(now.Add(-l.cfg.FinalAfter))
+}
+
+// blob publishes tasks for the bytes of b not yet published. It claims the
+// range in the blob's state first (a compare-and-set), publishes its tasks,
+// then moves the published offset to the claim's end: a claim found
+// there, left by another lister or by a crash, is published again (the
+// same task ids, which JetStream drops as duplicates) and completed
+// before the blob is looked at again. No two listers publish overlapping
+// ranges, and no offset goes back.
 func (l *Lister) blob(ctx context.Context, b Blob) error {
-	st, _, err := l.offsets.Get(ctx, b.Container, b.Name)
-	if err != nil {
-		return fmt.Errorf("offset of %s/%s: %w", b.Container, b.Name, err)
-	}
-	final := l.cfg.Once
-	if hour, ok := schema.BlobHour(b.Name); ok && hour.Add(time.Hour).Before(l.cfg.Now().Add(-l.cfg.Recent)) {
-		final = true
-	}
-	if b.Size < st.Published {
-		l.log.LogAttrs(ctx, slog.LevelWarn, "blob shrank: it was replaced; reading it again from the start",
-			slog.String("blob", b.Container+"/"+b.Name), slog.Int64("size", b.Size), slog.Int64("published", st.Published))
-		st.Published, st.Final = 0, false
-	}
-	if b.Size == st.Published && (st.Final || !final) {
+	key := b.Container + "/" + b.Name
+	l.seen[key] = b
+	final := l.final(b)
+	for {
+		var claim *schema.Claim
+		var mine, shrank bool
+		st, err := l.offsets.Update(ctx, b.Container, b.Name, func(st *schema.BlobState) bool {
+			claim, mine, shrank = st.Claim, false, false
+			if claim != nil {
+				return false // another lister's, or a crashed one's: finish it first
+			}
+			if b.Size < st.Published {
+				if !b.ModTime.IsZero() && !b.ModTime.After(st.ModTime) {
+					return false // listed before the bytes already published were appended
+				}
+				shrank = true
+				st.Published, st.Final = 0, false
+			}
+			if b.Size == st.Published && (st.Final || !final) {
+				return false
+			}
+			claim = &schema.Claim{ETag: b.ETag, ModTime: b.ModTime, Size: b.Size, Start: st.Published, End: b.Size, Final: final, TaskSize: l.cfg.TaskSize}
+			st.Claim, mine = claim, true
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("offset of %s: %w", key, err)
+		}
+		if claim == nil {
+			l.remember(key, b, st)
+			return nil
+		}
+		if shrank {
+			l.log.LogAttrs(ctx, slog.LevelWarn, "blob shrank: it was replaced; reading it again from the start",
+				slog.String("blob", key), slog.Int64("size", b.Size))
+		}
+		if err := l.publishClaim(ctx, b, *claim); err != nil {
+			return err
+		}
+		st, err = l.offsets.Update(ctx, b.Container, b.Name, func(st *schema.BlobState) bool {
+			if st.Claim == nil || !st.Claim.Equal(*claim) {
+				return false // completed by another lister
+			}
+			st.ETag, st.ModTime, st.Published, st.Final, st.Claim = claim.ETag, claim.ModTime, claim.End, claim.Final, nil
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("store offset of %s: %w", key, err)
+		}
+		if !mine {
+			continue // that was another lister's range: now look at the blob again
+		}
+		l.Stats.Blobs.Add(1)
+		if hour, ok := schema.BlobHour(b.Name); ok && !l.hours[hour] {
+			if l.hours == nil {
+				l.hours = map[time.Time]bool{}
+			}
+			l.hours[hour] = true
+			l.Stats.Hours.Add(1)
+		}
+		l.remember(key, b, st)
 		return nil
 	}
-	l.Stats.Blobs.Add(1)
+}
+
+// remember keeps b among the open blobs until its state is final.
+func (l *Lister) remember(key string, b Blob, st schema.BlobState) {
+	if st.Final {
+		delete(l.open, key)
+		return
+	}
+	l.open[key] = b
+}
+
+// publishClaim publishes the tasks of a claimed range.
+func (l *Lister) publishClaim(ctx context.Context, b Blob, c schema.Claim) error {
 	t := schema.Task{SourceID: l.cfg.SourceID, SourceLabel: l.cfg.SourceLabel, Container: b.Container, Blob: b.Name,
-		ETag: b.ETag, Size: b.Size, Start: st.Published, End: b.Size, Final: final}
-	for _, part := range split(t, l.cfg.TaskSize) {
+		ETag: c.ETag, Size: c.Size, Start: c.Start, End: c.End, Final: c.Final}
+	for _, part := range split(t, c.TaskSize) {
 		if err := l.publish(ctx, part); err != nil {
 			return err
 		}
-	}
-	if hour, ok := schema.BlobHour(b.Name); ok && !l.hours[hour] {
-		if l.hours == nil {
-			l.hours = map[time.Time]bool{}
-		}
-		l.hours[hour] = true
-		l.Stats.Hours.Add(1)
-	}
-	st.ETag, st.Published, st.Final = b.ETag, b.Size, final
-	if err := l.offsets.Put(ctx, st); err != nil {
-		return fmt.Errorf("store offset of %s: %w", t.Path(), err)
 	}
 	return nil
 }

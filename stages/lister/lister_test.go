@@ -17,7 +17,8 @@ import (
 
 // memSource is an in-memory storage account.
 type memSource struct {
-	blobs map[string]int64 // container/blob -> size
+	blobs map[string]int64     // container/blob -> size
+	mod   map[string]time.Time // container/blob -> last change (zero: unknown)
 }
 
 func (m *memSource) Containers(context.Context) ([]string, error) {
@@ -46,7 +47,7 @@ func (m *memSource) ListDir(_ context.Context, container, prefix string) ([]stri
 			dirs[prefix+rest[:i+1]] = true
 			continue
 		}
-		blobs = append(blobs, Blob{Container: c, Name: name, Size: size})
+		blobs = append(blobs, Blob{Container: c, Name: name, Size: size, ModTime: m.mod[k]})
 	}
 	var ds []string
 	for d := range dirs {
@@ -66,9 +67,12 @@ func (m memOffsets) Get(_ context.Context, c, b string) (schema.BlobState, bool,
 	return s, ok, nil
 }
 
-func (m memOffsets) Put(_ context.Context, s schema.BlobState) error {
-	m[s.Container+"/"+s.Blob] = s
-	return nil
+func (m memOffsets) Update(ctx context.Context, c, b string, fn func(*schema.BlobState) bool) (schema.BlobState, error) {
+	s, _, _ := m.Get(ctx, c, b)
+	if fn(&s) {
+		m[c+"/"+b] = s
+	}
+	return s, nil
 }
 
 type memPub struct{ tasks []schema.Task }
@@ -183,7 +187,7 @@ func TestPassSplitsBigBlobs(t *testing.T) {
 	src := &memSource{blobs: map[string]int64{key: 59}}
 	pub := &memPub{}
 	now := func() time.Time { return time.Date(2025, 4, 20, 0, 0, 0, 0, time.UTC) }
-	l := New(Config{Subject: "s", Now: now, Once: true, TaskSize: 30}, src, memOffsets{}, pub, nil)
+	l := New(Config{Subject: "s", Now: now, TaskSize: 30}, src, memOffsets{}, pub, nil)
 	type span struct {
 		start, end  int64
 		ss, se, fin bool
@@ -213,4 +217,135 @@ func TestPassSplitsBigBlobs(t *testing.T) {
 	check(200, span{59, 87, false, true, true}, span{87, 115, true, true, true}, span{115, 143, true, true, true},
 		span{143, 171, true, true, true}, span{171, 200, true, false, true})
 	check(215, span{200, 215, false, false, true})
+}
+
+// TestFinal checks when a blob is final (read to its very end): its hour
+// ended more than Recent ago and it has not changed for FinalAfter; a
+// blob whose path has no hour, on its last change alone.
+func TestFinal(t *testing.T) {
+	now := time.Date(2025, 4, 20, 12, 0, 0, 0, time.UTC)
+	l := New(Config{Subject: "s", Now: func() time.Time { return now }, Recent: 48 * time.Hour, FinalAfter: 5 * time.Minute}, nil, nil, nil, nil)
+	hourly := func(h time.Time) string {
+		return "tenantId=t/" + h.Format("y=2006/m=01/d=02/h=15") + "/m=00/PT1H.json"
+	}
+	old, recent := now.Add(-72*time.Hour), now.Add(-47*time.Hour)
+	for _, c := range []struct {
+		name string
+		mod  time.Time
+		want bool
+	}{
+		{hourly(old), now.Add(-time.Hour), true},                       // old hour, unchanged for an hour
+		{hourly(old), time.Time{}, true},                               // old hour, the source gives no time
+		{hourly(old), now.Add(-time.Minute), false},                    // old hour, changed a minute ago
+		{hourly(old), now.Add(-5 * time.Minute), true},                 // exactly FinalAfter ago
+		{hourly(recent), now.Add(-24 * time.Hour), false},              // the hour is within Recent
+		{hourly(now.Add(-49 * time.Hour)), now.Add(-time.Hour), false}, // it ended 48h ago: not more
+		{hourly(now.Add(-50 * time.Hour)), now.Add(-time.Hour), true},
+		{"export/PT1H.json", now.Add(-time.Hour), true}, // no hour: its last change only
+		{"export/PT1H.json", now.Add(-time.Second), false},
+	} {
+		if got := l.final(Blob{Name: c.name, ModTime: c.mod}); got != c.want {
+			t.Errorf("final(%s, changed %s ago) = %v, want %v", c.name, now.Sub(c.mod), got, c.want)
+		}
+	}
+}
+
+// TestPassHoldsRecentlyChanged lists, once, a blob of an old hour that
+// changed a moment ago: its task is not final (an unfinished last line
+// waits). Later, unchanged past FinalAfter, the blob gets a final task for
+// its held tail, though no byte was added.
+func TestPassHoldsRecentlyChanged(t *testing.T) {
+	key := "insights-logs-signinlogs/tenantId=t1/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	now := time.Date(2025, 4, 20, 0, 0, 0, 0, time.UTC)
+	src := &memSource{blobs: map[string]int64{key: 150}, mod: map[string]time.Time{key: now.Add(-time.Minute)}}
+	pub := &memPub{}
+	l := New(Config{Subject: "s", Now: func() time.Time { return now }, FinalAfter: 5 * time.Minute}, src, memOffsets{}, pub, nil)
+	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.tasks) != 1 || pub.tasks[0].Final || pub.tasks[0].End != 150 {
+		t.Fatalf("tasks %+v, want one task [0,150) not final", pub.tasks)
+	}
+	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.tasks) != 1 {
+		t.Fatalf("a second pass, nothing changed, published %+v", pub.tasks[1:])
+	}
+	now = now.Add(10 * time.Minute)
+	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pub.tasks[len(pub.tasks)-1]; len(pub.tasks) != 2 || !got.Final || got.Start != 150 || got.End != 150 {
+		t.Fatalf("tasks %+v, want a final empty range at 150 last", pub.tasks)
+	}
+}
+
+// TestRunFinalAfterWindow is watch mode: a blob listed while its hour is
+// recent gets tasks that are not final; once its hour leaves the listed
+// window it is not listed with the window any more, but a later pass
+// lists its folder again and gives it its final task.
+func TestRunFinalAfterWindow(t *testing.T) {
+	key := "insights-logs-signinlogs/tenantId=t1/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	now := time.Date(2025, 4, 11, 17, 0, 0, 0, time.UTC)
+	src := &memSource{blobs: map[string]int64{key: 100}, mod: map[string]time.Time{key: now.Add(-10 * time.Minute)}}
+	pub := &memPub{}
+	l := New(Config{Subject: "s", Now: func() time.Time { return now }, Recent: 2 * time.Hour, FinalAfter: 5 * time.Minute}, src, memOffsets{}, pub, nil)
+	// What Run does each interval: list the window of recent hours.
+	window := func() error {
+		return l.Pass(t.Context(), l.cfg.Now().Add(-l.cfg.Recent).Truncate(time.Hour), time.Time{})
+	}
+	if err := window(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.tasks) != 1 || pub.tasks[0].Final {
+		t.Fatalf("tasks %+v, want one, not final", pub.tasks)
+	}
+	now = now.Add(4 * time.Hour) // hour 16 is out of the window [19:00, ...]
+	calls := l.Stats.ListCalls.Load()
+	if err := window(); err != nil {
+		t.Fatal(err)
+	}
+	if got := pub.tasks[len(pub.tasks)-1]; len(pub.tasks) != 2 || !got.Final || got.Start != 100 {
+		t.Fatalf("tasks %+v, want a final task at 100 last", pub.tasks)
+	}
+	if got := l.Stats.ListCalls.Load() - calls; got > 8 {
+		t.Fatalf("%d list calls for the pass, want the window and one folder", got)
+	}
+	if err := window(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.tasks) != 2 {
+		t.Fatalf("the final blob got tasks again: %+v", pub.tasks[2:])
+	}
+}
+
+// TestPassStaleListing tells a blob that was replaced (smaller, changed
+// later than what was published) from a listing made before the blob grew
+// (another lister's, slower): the first is read again from the start, the
+// second publishes nothing.
+func TestPassStaleListing(t *testing.T) {
+	key := "insights-logs-signinlogs/tenantId=t1/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	now := time.Date(2025, 4, 20, 0, 0, 0, 0, time.UTC)
+	changed := now.Add(-time.Hour)
+	src := &memSource{blobs: map[string]int64{key: 200}, mod: map[string]time.Time{key: changed}}
+	pub := &memPub{}
+	l := New(Config{Subject: "s", Now: func() time.Time { return now }}, src, memOffsets{}, pub, nil)
+	pass := func(size int64, mod time.Time) {
+		t.Helper()
+		src.blobs[key], src.mod[key] = size, mod
+		if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass(200, changed)
+	pass(100, changed.Add(-time.Minute)) // listed before it grew to 200
+	pass(100, changed)
+	if len(pub.tasks) != 1 {
+		t.Fatalf("tasks %+v, want only [0,200)", pub.tasks)
+	}
+	pass(100, changed.Add(time.Minute)) // replaced by a smaller blob
+	if got := pub.tasks[len(pub.tasks)-1]; len(pub.tasks) != 2 || got.Start != 0 || got.End != 100 {
+		t.Fatalf("tasks %+v, want [0,100) of the new blob last", pub.tasks)
+	}
 }
