@@ -385,8 +385,15 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 				shrank = true
 				st.Published, st.Final = 0, false
 			}
-			if b.Size == st.Published && (st.Final || !final) {
-				return false
+			if b.Size == st.Published {
+				if st.Final || !final {
+					return false
+				}
+				if st.Committed >= st.Published {
+					// Every byte is in the lake: no unfinished line to read.
+					st.Final = true
+					return true
+				}
 			}
 			claim = &schema.Claim{ETag: b.ETag, ModTime: b.ModTime, Size: b.Size, Start: st.Published, End: b.Size, Final: final, TaskSize: l.cfg.TaskSize}
 			st.Claim, mine = claim, true

@@ -349,3 +349,30 @@ func TestPassStaleListing(t *testing.T) {
 		t.Fatalf("tasks %+v, want [0,100) of the new blob last", pub.tasks)
 	}
 }
+
+// TestPassFinalWithoutTail: a blob whose every byte is in the lake (it
+// ended with a line end) becomes final without a task: there is no
+// unfinished line to read.
+func TestPassFinalWithoutTail(t *testing.T) {
+	key := "insights-logs-signinlogs/tenantId=t1/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	now := time.Date(2025, 4, 20, 0, 0, 0, 0, time.UTC)
+	src := &memSource{blobs: map[string]int64{key: 150}, mod: map[string]time.Time{key: now.Add(-time.Minute)}}
+	off, pub := memOffsets{}, &memPub{}
+	l := New(Config{Subject: "s", Now: func() time.Time { return now }, FinalAfter: 5 * time.Minute}, src, off, pub, nil)
+	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	st := off[key]
+	st.Committed, st.Settled = 150, 150 // its task's rows are in the lake
+	off[key] = st
+	now = now.Add(10 * time.Minute)
+	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.tasks) != 1 || !off[key].Final {
+		t.Fatalf("tasks %+v, state %+v: want one task, and the blob final without another", pub.tasks, off[key])
+	}
+	if got := l.Stats.Blobs.Load(); got != 1 {
+		t.Fatalf("blobs with tasks=%d, want 1", got)
+	}
+}
