@@ -89,6 +89,18 @@ func childEnv() []string {
 // longer than runTimeout.
 func runEntralake(t *testing.T, args ...string) (stdout, stderr string) {
 	t.Helper()
+	stdout, stderr, code := runEntralakeCode(t, args...)
+	if code != 0 {
+		t.Fatalf("entralake %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
+// runEntralakeCode runs the binary with args and returns its stdout,
+// stderr and exit code; it fails the test only when the binary cannot run
+// or runs longer than runTimeout.
+func runEntralakeCode(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
@@ -100,14 +112,17 @@ func runEntralake(t *testing.T, args ...string) (stdout, stderr string) {
 	err := cmd.Run()
 	elapsed := time.Since(start).Round(time.Millisecond)
 	name := "entralake " + strings.Join(args, " ")
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	var exit *exec.ExitError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		t.Fatalf("%s: still running after %s\nstdout:\n%s\nstderr:\n%s", name, runTimeout, out.Bytes(), errOut.Bytes())
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", name, err)
 	}
-	if err != nil {
-		t.Fatalf("%s: %v (after %s)\nstdout:\n%s\nstderr:\n%s", name, err, elapsed, out.Bytes(), errOut.Bytes())
-	}
-	t.Logf("%s: exit 0 after %s\nstdout:\n%s\nstderr (%d bytes):\n%s", name, elapsed, out.Bytes(), errOut.Len(), tail(errOut.Bytes(), 4<<10))
-	return out.String(), errOut.String()
+	t.Logf("%s: exit %d after %s\nstdout:\n%s\nstderr (%d bytes):\n%s", name, code, elapsed, out.Bytes(), errOut.Len(), tail(errOut.Bytes(), 4<<10))
+	return out.String(), errOut.String(), code
 }
 
 // runOnce runs "entralake run --once" from source into lake with dataDir.

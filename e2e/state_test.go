@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,31 +13,6 @@ import (
 
 // lakeMarker is the file at the lake's root that names the lake.
 const lakeMarker = "_entralake.json"
-
-// runEntralakeCode runs the binary with args and returns its stdout, stderr
-// and exit code; unlike runEntralake it expects failures too.
-func runEntralakeCode(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
-	cmd.Env = childEnv()
-	cmd.WaitDelay = 10 * time.Second
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		t.Fatalf("entralake %s: still running after %s", strings.Join(args, " "), runTimeout)
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("entralake %s: %v", strings.Join(args, " "), err)
-	}
-	t.Logf("entralake %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.Bytes(), tail(errOut.Bytes(), 4<<10))
-	return out.String(), errOut.String(), code
-}
 
 // TestStateOfAnotherLake deletes the lake after a run (and, second case,
 // points --lake at a new folder with the same data dir): the next run must

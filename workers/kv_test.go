@@ -8,12 +8,12 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/workers/workerstest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -35,6 +35,26 @@ func (c *countingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEnt
 	return c.KeyValue.Get(ctx, key)
 }
 
+// stateBuckets opens, on a new server, the buckets Settle works with:
+// finished tasks, the batch ledger and the offsets.
+func stateBuckets(t *testing.T) (*Tasks, *Ledger, jetstream.KeyValue) {
+	t.Helper()
+	js := testJS(t)
+	tasks, err := NewTasks(t.Context(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := NewLedger(t.Context(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), BucketOffsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tasks, ledger, kv
+}
+
 // putState stores a blob's state as the lister would.
 func putState(t *testing.T, kv jetstream.KeyValue, st schema.BlobState) {
 	t.Helper()
@@ -52,20 +72,8 @@ func putState(t *testing.T, kv jetstream.KeyValue, st schema.BlobState) {
 // blob's committed offset to its end, reads the offsets once per blob (not
 // once per task per round) and empties the tasks bucket.
 func TestSettleManyTasks(t *testing.T) {
-	js := testJS(t)
 	ctx := t.Context()
-	tasks, err := NewTasks(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger, err := NewLedger(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, BucketOffsets)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tasks, ledger, kv := stateBuckets(t)
 	const blobs, perBlob, size = 10, 1000, 100
 	type rec struct {
 		id string
@@ -168,39 +176,13 @@ func TestSettleStopsLister(t *testing.T) {
 	}
 }
 
-// raceKV is an offsets bucket where another process writes a blob's state
-// right after the first Get of it: the Get's answer is then stale.
-type raceKV struct {
-	jetstream.KeyValue
-	once   sync.Once
-	change func()
-}
-
-func (r *raceKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
-	e, err := r.KeyValue.Get(ctx, key)
-	r.once.Do(r.change)
-	return e, err
-}
-
 // TestSettleKeepsConcurrentPublish has a lister publish a new range of a
 // blob (Published moves from 100 to 250) between Settle's read of the blob
 // and its write of the committed offset: the published offset must not go
 // back, and the committed one must still advance.
 func TestSettleKeepsConcurrentPublish(t *testing.T) {
-	js := testJS(t)
 	ctx := t.Context()
-	tasks, err := NewTasks(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger, err := NewLedger(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, BucketOffsets)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tasks, ledger, kv := stateBuckets(t)
 	const c, b = "insights-logs-signinlogs", "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
 	putState(t, kv, schema.BlobState{Container: c, Blob: b, Published: 100})
 	if err := ledger.Done(ctx, []string{"a"}); err != nil {
@@ -209,7 +191,7 @@ func TestSettleKeepsConcurrentPublish(t *testing.T) {
 	if err := tasks.Done(ctx, "t1", schema.TaskDone{Container: c, Blob: b, Start: 0, Consumed: 100, Batches: []string{"a"}}); err != nil {
 		t.Fatal(err)
 	}
-	racy := &raceKV{KeyValue: kv, change: func() {
+	racy := &workerstest.RaceKV{KeyValue: kv, Change: func() {
 		putState(t, kv, schema.BlobState{Container: c, Blob: b, Published: 250}) // the lister, meanwhile
 	}}
 	if n, err := tasks.Settle(ctx, &Offsets{KV: racy}); err != nil || n != 1 {

@@ -212,20 +212,9 @@ func TestEnsureKeepsSettings(t *testing.T) {
 // TestSettle checks that a blob's committed offset advances only when every
 // batch of a task is in the lake, and only in blob order.
 func TestSettle(t *testing.T) {
-	js := testJS(t)
 	ctx := t.Context()
-	off, err := NewOffsets(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := NewTasks(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger, err := NewLedger(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tasks, ledger, kv := stateBuckets(t)
+	off := &Offsets{KV: kv}
 	const c, b = "insights-logs-signinlogs", "y=2025/m=04/d=11/h=16/m=00/PT1H.json"
 	if err := tasks.Done(ctx, "t1", schema.TaskDone{Container: c, Blob: b, Start: 0, Consumed: 100, Batches: []string{"a", "b"}}); err != nil {
 		t.Fatal(err)

@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/entralake/entralake/stages/writer"
@@ -175,8 +175,5 @@ func writeMarker(ctx context.Context, l lake, id string) error {
 	return nil
 }
 
-func newLakeID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// newLakeID returns a random id (128 bits).
+func newLakeID() string { return strings.ToLower(rand.Text()) }

@@ -21,6 +21,7 @@ import (
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/workers"
+	"github.com/entralake/entralake/workers/workerstest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -114,8 +115,8 @@ func TestHeldTailAzure(t *testing.T) {
 	}
 }
 
-// startJetStream starts an embedded JetStream server with the topology
-// set up, and returns its URL and a client.
+// startJetStream starts an embedded JetStream server, connects as a stage
+// does (the topology set up) and returns the server's URL and the client.
 func startJetStream(t *testing.T) (string, jetstream.JetStream) {
 	t.Helper()
 	s, err := workers.StartServer(workers.ServerConfig{Dir: t.TempDir(), Port: -1})
@@ -123,19 +124,13 @@ func startJetStream(t *testing.T) (string, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
+	q := QueueFlags{TaskAckWait: 2 * time.Minute, BatchAckWait: 5 * time.Minute, MaxDeliver: 5}
+	c, err := connect(t.Context(), s.ClientURL(), "test", q, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := workers.Setup(t.Context(), js, workers.DefaultTopology()); err != nil {
-		t.Fatal(err)
-	}
-	return s.ClientURL(), js
+	t.Cleanup(c.close)
+	return s.ClientURL(), c.js
 }
 
 // writeBlob writes an export blob of n lines under src and dates it an
@@ -257,7 +252,7 @@ func TestListerKeepsConcurrentSettle(t *testing.T) {
 	if err := off.Put(t.Context(), schema.BlobState{Container: cont, Blob: name, Published: half}); err != nil {
 		t.Fatal(err)
 	}
-	racy := &raceKV{KeyValue: off.KV, change: func() {
+	racy := &workerstest.RaceKV{KeyValue: off.KV, Change: func() {
 		// A writer settles the first range, meanwhile.
 		if err := off.Put(t.Context(), schema.BlobState{Container: cont, Blob: name, Published: half, Committed: half}); err != nil {
 			t.Error(err)
@@ -274,20 +269,6 @@ func TestListerKeepsConcurrentSettle(t *testing.T) {
 	if st.Published != size || st.Committed != half {
 		t.Fatalf("state %+v, want published %d and committed %d (the writer's)", st, size, half)
 	}
-}
-
-// raceKV is an offsets bucket where another process writes right after
-// the first Get: the Get's answer is then stale.
-type raceKV struct {
-	jetstream.KeyValue
-	once   sync.Once
-	change func()
-}
-
-func (r *raceKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
-	e, err := r.KeyValue.Get(ctx, key)
-	r.once.Do(r.change)
-	return e, err
 }
 
 // TestLakeCheck covers what the e2e test does not: a new state meeting a
