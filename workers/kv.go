@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,7 +65,19 @@ func (l *Ledger) Record(ctx context.Context, file string, ids []string) error {
 // change a blob's state with Update, a compare-and-set on the key's
 // revision: two listers, or a lister and a writer settling offsets, never
 // overwrite each other's changes.
-type Offsets struct{ KV jetstream.KeyValue }
+type Offsets struct {
+	KV jetstream.KeyValue
+
+	// last is the state this Offsets stored last, with its revision: the
+	// next Update of that blob (a lister completing its claim) starts
+	// from it instead of reading it again.
+	mu   sync.Mutex
+	last struct {
+		key string
+		st  schema.BlobState
+		rev uint64
+	}
+}
 
 // NewOffsets opens the offsets bucket.
 func NewOffsets(ctx context.Context, js jetstream.JetStream) (*Offsets, error) {
@@ -124,24 +137,34 @@ func (o *Offsets) Put(ctx context.Context, b schema.BlobState) error {
 // the state as stored, or as read when fn stored nothing.
 func (o *Offsets) Update(ctx context.Context, container, blob string, fn func(st *schema.BlobState) bool) (schema.BlobState, error) {
 	key := offsetKey(container, blob)
+	st, rev, cached := o.remembered(key)
 	for {
-		st, rev, err := o.get(ctx, container, blob)
-		if err != nil {
-			return schema.BlobState{}, err
+		if !cached {
+			var err error
+			if st, rev, err = o.get(ctx, container, blob); err != nil {
+				return schema.BlobState{}, err
+			}
 		}
 		if !fn(&st) {
+			if cached {
+				cached = false // the remembered state may be old: decide on the stored one
+				continue
+			}
 			return st, nil
 		}
+		cached = false
 		data, err := json.Marshal(st)
 		if err != nil {
 			return schema.BlobState{}, err
 		}
+		var stored uint64
 		if rev == 0 {
-			_, err = o.KV.Create(ctx, key, data)
+			stored, err = o.KV.Create(ctx, key, data)
 		} else {
-			_, err = o.KV.Update(ctx, key, data, rev)
+			stored, err = o.KV.Update(ctx, key, data, rev)
 		}
 		if err == nil {
+			o.remember(key, st, stored)
 			return st, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
@@ -152,6 +175,24 @@ func (o *Offsets) Update(ctx context.Context, container, blob string, fn func(st
 		}
 		// Another process stored the blob's state first: start again from it.
 	}
+}
+
+// remembered returns the state stored last under key, if it was the last
+// one this Offsets stored, and forgets it.
+func (o *Offsets) remembered(key string) (schema.BlobState, uint64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last.key != key {
+		return schema.BlobState{}, 0, false
+	}
+	o.last.key = ""
+	return o.last.st, o.last.rev, true
+}
+
+func (o *Offsets) remember(key string, st schema.BlobState, rev uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last.key, o.last.st, o.last.rev = key, st, rev
 }
 
 // listKeys returns every key of kv. It reads nats.go's key lister to its

@@ -205,3 +205,30 @@ func TestSettleKeepsConcurrentPublish(t *testing.T) {
 		t.Fatalf("state %+v, want published 250 (the lister's) and committed 100", st)
 	}
 }
+
+// TestUpdateRemembersLastWrite: a lister claims a range, publishes, then
+// completes the claim; the completion starts from the state it just
+// stored, without reading it again, unless another process wrote since.
+func TestUpdateRemembersLastWrite(t *testing.T) {
+	_, _, kv := stateBuckets(t)
+	ctx := t.Context()
+	counting := &countingKV{KeyValue: kv, limit: 100}
+	off := &Offsets{KV: counting}
+	const c, b = "insights-logs-signinlogs", "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
+	add := func(n int64) schema.BlobState {
+		t.Helper()
+		st, err := off.Update(ctx, c, b, func(st *schema.BlobState) bool { st.Published += n; return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	add(100)
+	if st := add(50); st.Published != 150 || counting.gets.Load() != 1 {
+		t.Fatalf("published %d after %d gets; want 150 after 1", st.Published, counting.gets.Load())
+	}
+	putState(t, kv, schema.BlobState{Container: c, Blob: b, Published: 1000}) // another process
+	if st := add(1); st.Published != 1001 {
+		t.Fatalf("published %d, want 1001: the other process's write counts", st.Published)
+	}
+}

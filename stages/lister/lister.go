@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 )
 
 // Blob is one blob as listed.
@@ -207,17 +209,25 @@ func blobFolder(name string) string {
 // the bytes of unfinished last lines that wait for the rest of them
 // (schema.BlobState.Waiting). Call it once their tasks are settled.
 func (l *Lister) Waiting(ctx context.Context) (bytes int64, blobs int, err error) {
+	var mu sync.Mutex
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8) // a replay may leave thousands of blobs open: a few reads at once
 	for _, b := range l.open {
-		st, _, err := l.offsets.Get(ctx, b.Container, b.Name)
-		if err != nil {
-			return 0, 0, fmt.Errorf("offset of %s/%s: %w", b.Container, b.Name, err)
-		}
-		if w := st.Waiting(); w > 0 {
-			bytes += w
-			blobs++
-		}
+		g.Go(func() error {
+			st, _, err := l.offsets.Get(ctx, b.Container, b.Name)
+			if err != nil {
+				return fmt.Errorf("offset of %s/%s: %w", b.Container, b.Name, err)
+			}
+			if w := st.Waiting(); w > 0 {
+				mu.Lock()
+				bytes, blobs = bytes+w, blobs+1
+				mu.Unlock()
+			}
+			return nil
+		})
 	}
-	return bytes, blobs, nil
+	err = g.Wait()
+	return bytes, blobs, err
 }
 
 // Settle advances committed offsets now (Pass does it too, first).
