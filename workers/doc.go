@@ -35,6 +35,17 @@
 // Pool classifies a Handler's error by behaviour, never by type, so that it
 // imports no stage: an error with Permanent() true is terminated and sent to
 // the dead-letter stream at once; an error with Deferred() true means the
-// handler kept the message and will ack it itself; any other error is
-// retried with a growing delay until MaxDeliver, then dead-lettered.
+// handler kept the message and settles it later through the message's
+// Settler, with the same accounting; any other error is retried with a
+// growing delay until MaxDeliver, then dead-lettered. An error with
+// Unusable() true (the lake or source cannot be used as configured) is
+// retried like any other; IsUnusable lets a caller fail fast on it or
+// report not-ready (WithReport sees every outcome).
+//
+// # Shutdown
+//
+// When Run's context ends the pool stops pulling; messages already pulled
+// but not started are released (nak'ed without delay), running handlers
+// get the drain timeout to finish, and a handler cut by it releases its
+// message too. Nothing is left in flight for the consumer's AckWait.
 package workers

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,10 @@ func init() {
 }
 
 // Handler does the work of one message. A nil error acks it.
+//
+// The message a Pool hands over also implements Settler: a handler that
+// keeps the message (its error has Deferred() true) settles it later
+// through it, with the same retry accounting as a returned error.
 type Handler interface {
 	Handle(ctx context.Context, msg jetstream.Msg) error
 }
@@ -101,6 +106,31 @@ func InProgressEvery(ackWait time.Duration) time.Duration {
 	return max(ackWait/4, 10*time.Millisecond)
 }
 
+// Outcome is what became of a message.
+type Outcome string
+
+// Outcomes of a message, as counted by entralake_messages_total.
+const (
+	// OutcomeAck: handled and acknowledged.
+	OutcomeAck Outcome = "ack"
+	// OutcomeDeferred: the handler keeps it and settles it later.
+	OutcomeDeferred Outcome = "deferred"
+	// OutcomeRetry: failed; delivered again after a growing delay.
+	OutcomeRetry Outcome = "retry"
+	// OutcomeDeadLetter: failed for good; sent to the dead-letter stream.
+	OutcomeDeadLetter Outcome = "dead_letter"
+	// OutcomeReleased: given back unfinished at shutdown, for another
+	// process (or the next run) at once.
+	OutcomeReleased Outcome = "released"
+)
+
+// WithReport sets a function called with the outcome of every message and
+// the error its handler returned (nil on success). A deferred message is
+// reported again when it is settled. It must be quick.
+func WithReport(f func(Outcome, error)) Option {
+	return func(p *Pool) error { p.report = f; return nil }
+}
+
 // WithDrainTimeout bounds how long Run waits for running handlers after its
 // context ends (default 30s).
 func WithDrainTimeout(d time.Duration) Option {
@@ -119,11 +149,21 @@ type Pool struct {
 	maxDeliver  int
 	inProgress  time.Duration
 	drain       time.Duration
+	report      func(Outcome, error)
+
+	// mu guards stopping and pulls: naks wait, once Run's context ended,
+	// until no pull request is open (quiet), or the server could hand the
+	// message to one of them again.
+	mu       sync.Mutex
+	stopping bool
+	pulls    int
+	quiet    chan struct{}
 }
 
 // NewPool returns a Pool; js is used to publish dead letters.
 func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ...Option) (*Pool, error) {
-	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second}
+	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second,
+		quiet: make(chan struct{})}
 	if cons != nil {
 		info := cons.CachedInfo()
 		p.name = info.Name
@@ -144,7 +184,10 @@ func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ..
 const pullWait = time.Second
 
 // Run pulls and handles messages until ctx ends, then stops pulling, lets
-// running handlers finish (within the drain timeout) and returns.
+// running handlers finish (within the drain timeout) and returns. A
+// message taken as ctx ends, and one whose handler the drain timeout cut,
+// is given back (released) for another process at once, without counting
+// as a failure: nothing stays in flight waiting for the consumer's AckWait.
 //
 // Each of the concurrency workers asks the server for one message only
 // when it is free to start it: nothing waits in a client buffer, where it
@@ -152,6 +195,8 @@ const pullWait = time.Second
 // once the ack wait ran out, and a process that dies holds only the
 // messages it had started.
 func (p *Pool) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, p.stop)
+	defer stop()
 	// Handlers outlive ctx by the drain timeout, so work in flight at
 	// shutdown is finished and acked rather than redelivered.
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -170,8 +215,10 @@ func (p *Pool) Run(ctx context.Context) error {
 // work takes one message at a time and handles it, until ctx ends.
 func (p *Pool) work(ctx, hctx context.Context) error {
 	for ctx.Err() == nil {
-		msg, err := p.cons.Next(jetstream.FetchMaxWait(pullWait))
+		msg, err := p.next()
 		switch {
+		case errors.Is(err, errStopping):
+			return nil
 		case err == nil:
 		case errors.Is(err, nats.ErrTimeout):
 			continue // nothing to do for now
@@ -191,12 +238,82 @@ func (p *Pool) work(ctx, hctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			// Taken as Run was ending: another process may start it now.
-			_ = msg.Nak()
+			p.release(hctx, msg)
 			return nil
 		}
 		p.handle(hctx, msg)
 	}
 	return nil
+}
+
+var errStopping = errors.New("pool stopping")
+
+// next asks for one message, unless the pool is stopping.
+func (p *Pool) next() (jetstream.Msg, error) {
+	p.mu.Lock()
+	if p.stopping {
+		p.mu.Unlock()
+		return nil, errStopping
+	}
+	p.pulls++
+	p.mu.Unlock()
+	msg, err := p.cons.Next(jetstream.FetchMaxWait(pullWait))
+	p.mu.Lock()
+	p.pulls--
+	if p.stopping && p.pulls == 0 {
+		close(p.quiet)
+	}
+	p.mu.Unlock()
+	return msg, err
+}
+
+// stop makes the pool open no more pull requests.
+func (p *Pool) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return
+	}
+	p.stopping = true
+	if p.pulls == 0 {
+		close(p.quiet)
+	}
+}
+
+func (p *Pool) isStopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopping
+}
+
+// release gives msg back unhandled, for another process at once.
+func (p *Pool) release(ctx context.Context, msg jetstream.Msg) {
+	_ = p.nak(msg, 0)
+	p.count(ctx, OutcomeReleased, nil)
+}
+
+func (p *Pool) count(ctx context.Context, o Outcome, err error) {
+	mOutcomes.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", p.name), attribute.String("outcome", string(o))))
+	if p.report != nil {
+		p.report(o, err)
+	}
+}
+
+// minNakDelay is the shortest delay of a nak. A nak without delay only
+// queues the message for redelivery in the server's memory: if the server
+// stops before a stage takes it (the embedded server of `run`, at the end
+// of an interrupted run), the message is redelivered only after AckWait.
+// A nak with a delay is recorded with the consumer's state.
+const minNakDelay = time.Millisecond
+
+// nak naks msg; once the pool is stopping it first waits until no pull
+// request of the pool is open, or the server could hand the message to it
+// again.
+func (p *Pool) nak(msg jetstream.Msg, delay time.Duration) error {
+	if p.isStopping() {
+		<-p.quiet
+	}
+	return msg.NakWithDelay(max(delay, minNakDelay))
 }
 
 func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
@@ -219,22 +336,47 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 	}()
-	err := p.h.Handle(ctx, msg)
+	err := p.h.Handle(ctx, &message{Msg: msg, pool: p})
 	close(done)
 	attrs := metric.WithAttributes(attribute.String("consumer", p.name))
 	mHandleTime.Record(ctx, time.Since(start).Seconds(), attrs)
 	outcome := p.settle(ctx, msg, err)
-	mOutcomes.Add(ctx, 1, metric.WithAttributes(attribute.String("consumer", p.name), attribute.String("outcome", outcome)))
-	if outcome == "retry" || outcome == "dead_letter" {
+	p.count(ctx, outcome, err)
+	if outcome == OutcomeRetry || outcome == OutcomeDeadLetter {
 		span.SetStatus(codes.Error, err.Error())
 	}
 }
 
+// Settler is implemented by the messages a Pool hands to its Handler.
+type Settler interface {
+	// Settle finishes a message its handler kept (Deferred): nil acks
+	// it; an error is retried or dead-lettered as if the handler had
+	// returned it.
+	Settle(ctx context.Context, err error)
+}
+
+// message is a pulled message that its handler may settle later.
+type message struct {
+	jetstream.Msg
+	pool *Pool
+}
+
+// Settle implements Settler.
+func (m *message) Settle(ctx context.Context, err error) {
+	m.pool.count(ctx, m.pool.settle(ctx, m.Msg, err), err)
+}
+
+// Nak gives the message back for delivery at once (see Pool.nak).
+func (m *message) Nak() error { return m.pool.nak(m.Msg, 0) }
+
+// NakWithDelay gives the message back for delivery after delay (see
+// Pool.nak).
+func (m *message) NakWithDelay(delay time.Duration) error { return m.pool.nak(m.Msg, delay) }
+
 // settle acks, naks or terminates msg after its handler returned err, and
 // says which.
-func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) string {
+func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) Outcome {
 	var deferred interface{ Deferred() bool }
-	var permanent interface{ Permanent() bool }
 	switch {
 	case err == nil:
 		start := time.Now()
@@ -242,23 +384,46 @@ func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) string 
 			p.log.LogAttrs(ctx, slog.LevelWarn, "ack failed; the message will be redelivered", slog.String("subject", msg.Subject()), slog.Any("err", aerr))
 		}
 		mAckTime.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("consumer", p.name)))
-		return "ack"
+		return OutcomeAck
 	case errors.As(err, &deferred) && deferred.Deferred():
-		return "deferred"
+		return OutcomeDeferred
+	case p.isStopping() && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// Cut short by the shutdown: not a failure of the message.
+		_ = p.nak(msg, 0)
+		return OutcomeReleased
 	}
 	md, _ := msg.Metadata()
 	var delivered uint64 = 1
 	if md != nil {
 		delivered = md.NumDelivered
 	}
-	if (errors.As(err, &permanent) && permanent.Permanent()) || delivered >= uint64(p.maxDeliver) {
+	if IsPermanent(err) || delivered >= uint64(p.maxDeliver) {
 		p.deadLetter(ctx, msg, err, delivered)
-		return "dead_letter"
+		return OutcomeDeadLetter
 	}
 	delay := backoff(delivered)
 	p.log.LogAttrs(ctx, slog.LevelWarn, "message failed; retrying", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Duration("delay", delay), slog.Any("err", err))
-	_ = msg.NakWithDelay(delay)
-	return "retry"
+	_ = p.nak(msg, delay)
+	return OutcomeRetry
+}
+
+// IsPermanent reports whether err says that its message can never
+// succeed (an error in its chain has Permanent() true).
+func IsPermanent(err error) bool {
+	var e interface{ Permanent() bool }
+	return errors.As(err, &e) && e.Permanent()
+}
+
+// IsUnusable reports whether err says that what the stage works on (the
+// lake, the source) cannot be used as configured: permission denied, a
+// missing container, rejected credentials, a file where a folder should
+// be (an error in its chain has Unusable() true). No message can succeed
+// until someone fixes it, so such a message is retried with growing delays
+// like any other failure; callers use it to fail fast (run --once) or to
+// report not-ready.
+func IsUnusable(err error) bool {
+	var e interface{ Unusable() bool }
+	return errors.As(err, &e) && e.Unusable()
 }
 
 // Headers of a dead letter, besides the original message's headers.
@@ -290,7 +455,7 @@ func (p *Pool) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, d
 	if _, err := p.js.PublishMsg(ctx, dl); err != nil {
 		// Keep the message: losing it is worse than retrying it.
 		p.log.LogAttrs(ctx, slog.LevelError, "dead-letter publish failed; retrying the message", slog.String("subject", msg.Subject()), slog.Any("err", err), slog.Any("cause", cause))
-		_ = msg.NakWithDelay(backoff(delivered))
+		_ = p.nak(msg, backoff(delivered))
 		return
 	}
 	p.log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Any("err", cause))
