@@ -266,6 +266,7 @@ func startPipeline(t testing.TB, src parser.BlobReader, store, lake string) *pip
 		parsing.Wait()
 		stopWrite()
 		writing.Wait()
+		w.Close(context.Background()) // write what the writer holds
 		_ = nc.Drain()
 		s.Shutdown()
 		s.WaitForShutdown()

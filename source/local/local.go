@@ -1,7 +1,8 @@
 // Package local reads an export laid out in a local folder the way
 // `az storage blob download-batch` writes a storage account:
 // <root>/<container>/<blob path>. It implements lister.Source and
-// parser.BlobReader.
+// parser.BlobReader. Errors that no retry fixes (permission denied, a file
+// where a folder should be) have Unusable() true (internal/fsfault).
 package local
 
 import (
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/entralake/entralake/internal/fsfault"
 	"github.com/entralake/entralake/stages/lister"
 )
 
@@ -40,7 +42,7 @@ func (d Dir) Containers(ctx context.Context) ([]string, error) {
 	}
 	entries, err := os.ReadDir(d.Root)
 	if err != nil {
-		return nil, fmt.Errorf("read export folder: %w", err)
+		return nil, fmt.Errorf("read export folder: %w", fsfault.Classify(err))
 	}
 	var out []string
 	for _, e := range entries {
@@ -62,7 +64,7 @@ func (d Dir) ListDir(ctx context.Context, container, prefix string) ([]string, [
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fsfault.Classify(err)
 	}
 	var dirs []string
 	var blobs []lister.Blob
@@ -97,7 +99,7 @@ func (d Dir) ReadRange(ctx context.Context, container, blob string, off, n int64
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, fsfault.Classify(err)
 	}
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		f.Close()

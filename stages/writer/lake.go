@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/entralake/entralake/internal/fsfault"
 )
 
 // Lake stores the files of the lake.
@@ -38,7 +40,9 @@ var ErrUnsafePath = errors.New("unsafe lake path")
 // DirLake is a lake in a local folder. A file is written under a temporary
 // name that starts with '.', which query engines ignore, synced, renamed
 // into place, and its folder synced: a crash leaves the old state or the
-// whole new file, never a part of it.
+// whole new file, never a part of it. Errors that no retry fixes
+// (permission denied, read-only, a file where a folder should be, a full
+// disk) have Unusable() true (internal/fsfault).
 type DirLake struct {
 	Root string
 }
@@ -51,16 +55,34 @@ func (d DirLake) Create(_ context.Context, rel string) (File, error) {
 	}
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create lake folder: %w", err)
+		return nil, fmt.Errorf("create lake folder: %w", fsfault.Classify(err))
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, "."+filepath.Base(p)+".tmp-"+hex.EncodeToString(rnd[:]))
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create lake file: %w", err)
+		return nil, fmt.Errorf("create lake file: %w", fsfault.Classify(err))
 	}
 	return &dirFile{f: f, tmp: tmp, final: p}, nil
+}
+
+// Probe checks that the lake folder takes a file: it creates one (and the
+// folder, if missing), writes a byte and removes it.
+func (d DirLake) Probe(context.Context) error {
+	if err := os.MkdirAll(d.Root, 0o755); err != nil {
+		return fmt.Errorf("lake %s is not usable: %w", d.Root, fsfault.Classify(err))
+	}
+	f, err := os.CreateTemp(d.Root, ".entralake-probe-*")
+	if err != nil {
+		return fmt.Errorf("lake %s is not writable: %w", d.Root, fsfault.Classify(err))
+	}
+	_, err = f.Write([]byte{'\n'})
+	err = errors.Join(err, f.Close(), os.Remove(f.Name()))
+	if err != nil {
+		return fmt.Errorf("lake %s is not writable: %w", d.Root, fsfault.Classify(err))
+	}
+	return nil
 }
 
 // Exists implements Lake.
@@ -76,7 +98,7 @@ func (d DirLake) Exists(_ context.Context, rel string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, err
+	return false, fsfault.Classify(err)
 }
 
 // ReadFile returns the bytes of the file at rel (small files: the lake's
@@ -125,20 +147,23 @@ type dirFile struct {
 	tmp, final string
 }
 
-func (f *dirFile) Write(b []byte) (int, error) { return f.f.Write(b) }
+func (f *dirFile) Write(b []byte) (int, error) {
+	n, err := f.f.Write(b)
+	return n, fsfault.Classify(err)
+}
 
 func (f *dirFile) Commit(context.Context) error {
 	if err := f.f.Sync(); err != nil {
 		f.Abort()
-		return fmt.Errorf("sync %s: %w", f.tmp, err)
+		return fmt.Errorf("sync %s: %w", f.tmp, fsfault.Classify(err))
 	}
 	if err := f.f.Close(); err != nil {
 		os.Remove(f.tmp)
-		return fmt.Errorf("close %s: %w", f.tmp, err)
+		return fmt.Errorf("close %s: %w", f.tmp, fsfault.Classify(err))
 	}
 	if err := os.Rename(f.tmp, f.final); err != nil {
 		os.Remove(f.tmp)
-		return fmt.Errorf("rename into place: %w", err)
+		return fmt.Errorf("rename into place: %w", fsfault.Classify(err))
 	}
 	dir, err := os.Open(filepath.Dir(f.final))
 	if err != nil {

@@ -110,7 +110,8 @@ type Config struct {
 }
 
 // Pending is a message whose batch is buffered: it is acked once the file
-// holding it is in the lake, and nak'ed if writing fails.
+// holding it is in the lake, failed (Fail) if writing fails, and given back
+// (Nak) if the writer closes before its file is begun.
 type Pending struct {
 	// Ctx carries the batch's trace: the file's commit is recorded in it.
 	Ctx context.Context
@@ -119,16 +120,33 @@ type Pending struct {
 	// Task and Seq place the batch among the messages its task sent to
 	// the partition (schema.HeaderSeq): with Last, Seq of them make the
 	// task's whole share. Seq 0: unknown.
-	Task  string
-	Seq   int
-	Ack   func(ctx context.Context) error
-	Nak   func() error
+	Task string
+	Seq  int
+	Ack  func(ctx context.Context) error
+	// Nak gives the message back for delivery at once, not as a failure.
+	Nak func() error
+	// Fail settles the message as failed with err: retried with growing
+	// delays, dead-lettered after the last try (the worker pool's
+	// accounting, see settler). Nil: Nak.
+	Fail  func(ctx context.Context, err error)
 	Touch func() error
+}
+
+// fail settles p as failed with err.
+func (p Pending) fail(ctx context.Context, err error) {
+	if p.Fail != nil {
+		p.Fail(ctx, err)
+		return
+	}
+	_ = p.Nak()
 }
 
 // Totals count the writer's work.
 type Totals struct {
 	Files, Bytes, Rows, Batches, Duplicates, Failures atomic.Int64
+	// Released counts batches given back unwritten because the writer
+	// closed (Close, or an Add after it).
+	Released atomic.Int64
 }
 
 // Writer buffers batches by table partition and writes them as zstd Parquet
@@ -148,7 +166,11 @@ type Writer struct {
 	newest   map[string]time.Time
 	lastAdd  time.Time
 	handling atomic.Int64 // Handle (decoding, then Add) and Add calls in progress
+	// flushing counts detached partitions whose file is not done; Add(1)
+	// happens under mu (detach), so that Close, which sets closed under
+	// mu, can Wait without racing a new flush.
 	flushing sync.WaitGroup
+	closed   bool
 
 	// Totals count what was written.
 	Totals Totals
@@ -252,6 +274,13 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	key := table + "/" + partition
 	w.mu.Lock()
+	if w.closed {
+		// Closing or closed: nothing added now would be written.
+		w.mu.Unlock()
+		rec.Release()
+		w.Totals.Released.Add(1)
+		return p.Nak()
+	}
 	if w.inflight[batchID] {
 		// Delivered again while the first delivery is still buffered: the
 		// first one's ack settles both.
@@ -314,6 +343,10 @@ func (w *Writer) Tick(ctx context.Context) {
 	now := time.Now()
 	var due []*part
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
 	quiet := func() bool {
 		return w.cfg.IdleFlush > 0 && now.Sub(w.lastAdd) >= w.cfg.IdleFlush && w.handling.Load() == 0 && len(w.parts) > 0
 	}
@@ -324,6 +357,10 @@ func (w *Writer) Tick(ctx context.Context) {
 		w.mu.Unlock()
 		busy := w.cfg.Busy()
 		w.mu.Lock()
+		if w.closed {
+			w.mu.Unlock()
+			return
+		}
 		idle = !busy && quiet()
 	}
 	for _, pt := range w.parts {
@@ -333,20 +370,48 @@ func (w *Writer) Tick(ctx context.Context) {
 		}
 	}
 	w.mu.Unlock()
-	w.flushAll(ctx, due)
+	w.flushAll(context.WithoutCancel(ctx), due) // due files are written even if ctx ends
 }
 
-// Flush writes every buffered partition now.
+// Flush writes every buffered partition now, and waits for every file
+// being written. Partitions whose file has not begun when ctx ends are
+// given back.
 func (w *Writer) Flush(ctx context.Context) {
+	w.flushAll(ctx, w.detachAll(false))
+	w.flushing.Wait()
+}
+
+// Close stops the writer taking batches (an Add from now on gives its
+// message back, Nak) and writes every buffered partition, touching the
+// messages it holds meanwhile. A partition whose file has not begun when
+// ctx ends is not written: its messages are given back for another writer
+// (or the next run) to take at once. Close waits for files being written
+// and returns the number of batches given back. Stop whatever calls Add
+// (the worker pool), and Run, before Close, or the batches it still
+// brings are given back too.
+func (w *Writer) Close(ctx context.Context) int64 {
+	before := w.Totals.Released.Load()
+	stop := w.touching()
+	defer stop()
+	w.flushAll(ctx, w.detachAll(true))
+	w.flushing.Wait()
+	return w.Totals.Released.Load() - before
+}
+
+// detachAll takes every partition out of the buffer; with close, the
+// writer takes no more batches.
+func (w *Writer) detachAll(close bool) []*part {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if close {
+		w.closed = true
+	}
 	var due []*part
 	for _, pt := range w.parts {
 		due = append(due, pt)
 		w.detach(pt)
 	}
-	w.mu.Unlock()
-	w.flushAll(ctx, due)
-	w.flushing.Wait()
+	return due
 }
 
 // Buffered returns the number of batches waiting for their file.
@@ -356,36 +421,42 @@ func (w *Writer) Buffered() int {
 	return len(w.inflight)
 }
 
-// Run calls Tick until ctx ends, then flushes what is buffered. Until it
-// returns, it also touches what the writer holds every TouchEvery, on its
-// own: a Tick or Flush busy writing files does not hold the touches back.
+// Run calls Tick every interval until ctx ends. Until it returns, it also
+// touches what the writer holds every TouchEvery, on its own: a Tick busy
+// writing files does not hold the touches back. It does not flush: call
+// Close once the worker pool that calls Add stopped.
 func (w *Writer) Run(ctx context.Context, every time.Duration) {
-	stop := make(chan struct{})
-	var touching sync.WaitGroup
-	touching.Go(func() {
+	defer w.touching()()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.Tick(ctx)
+		}
+	}
+}
+
+// touching touches what the writer holds every TouchEvery until the
+// returned function is called.
+func (w *Writer) touching() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		t := time.NewTicker(w.cfg.TouchEvery)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-t.C:
 				w.Touch()
 			}
 		}
 	})
-	defer func() { close(stop); touching.Wait() }()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			w.Flush(context.WithoutCancel(ctx))
-			return
-		case <-t.C:
-			w.Tick(ctx)
-		}
-	}
+	return func() { close(done); wg.Wait() }
 }
 
 // Touch sends an in-progress ack for every message the writer holds:
@@ -464,6 +535,7 @@ func (w *Writer) Newest() map[string]time.Time {
 func (w *Writer) detach(pt *part) {
 	delete(w.parts, pt.table+"/"+pt.partition)
 	w.writing[pt] = struct{}{}
+	w.flushing.Add(1)
 }
 
 func (w *Writer) flushAll(ctx context.Context, parts []*part) {
@@ -478,14 +550,11 @@ func (w *Writer) flushAll(ctx context.Context, parts []*part) {
 	wg.Wait()
 }
 
-// flush writes one partition's batches as one file, then acks them; on
-// failure it naks them so they are delivered again.
+// flush writes one detached partition's batches as one file, then acks
+// them; on failure it fails them (retried, then dead-lettered). When ctx
+// ends before the file is begun, it gives them back unwritten.
 func (w *Writer) flush(ctx context.Context, pt *part) {
-	w.flushing.Add(1)
 	defer w.flushing.Done()
-	w.sem <- struct{}{}
-	defer func() { <-w.sem }()
-	ctx = context.WithoutCancel(ctx) // finish a file once begun
 	defer func() {
 		for _, r := range pt.recs {
 			r.Release()
@@ -494,9 +563,24 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 		for _, id := range pt.ids {
 			delete(w.inflight, id)
 		}
+		delete(w.writing, pt)
 		w.buffered -= pt.bytes
 		w.mu.Unlock()
 	}()
+	acquired := false
+	if ctx.Err() == nil {
+		select {
+		case w.sem <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
+	}
+	if !acquired {
+		w.release(pt)
+		return
+	}
+	defer func() { <-w.sem }()
+	ctx = context.WithoutCancel(ctx) // finish a file once begun
 	rel := pt.table + "/" + pt.partition + "/" + fileName(pt.ids)
 	n, err := w.write(ctx, rel, pt)
 	// Settled below: touches now would only delay a nak'ed redelivery.
@@ -507,8 +591,9 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 		w.Totals.Failures.Add(1)
 		w.log.LogAttrs(ctx, slog.LevelError, "lake file not written; its batches will be delivered again",
 			slog.String("file", rel), slog.Int("batches", len(pt.ids)), slog.Any("err", err))
+		err = fmt.Errorf("write lake file %s: %w", rel, err)
 		for _, p := range pt.pending {
-			_ = p.Nak()
+			p.fail(ctx, err)
 		}
 		return
 	}
@@ -533,6 +618,17 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 			w.log.LogAttrs(ctx, slog.LevelWarn, "ack after write failed", slog.String("file", rel), slog.Any("err", err))
 		}
 	}
+}
+
+// release gives pt's messages back unwritten.
+func (w *Writer) release(pt *part) {
+	w.mu.Lock()
+	delete(w.writing, pt)
+	w.mu.Unlock()
+	for _, p := range pt.pending {
+		_ = p.Nak()
+	}
+	w.Totals.Released.Add(int64(len(pt.pending)))
 }
 
 // write encodes the partition's batches into a file: create, encode,
@@ -682,6 +778,13 @@ func (e *permanentError) Error() string   { return e.err.Error() }
 func (e *permanentError) Unwrap() error   { return e.err }
 func (e *permanentError) Permanent() bool { return true }
 
+// settler is a message that its worker pool settles later by an error:
+// the pool's retry accounting (growing delays, then the dead-letter
+// stream) applies to files that could not be written (workers.Settler).
+type settler interface {
+	Settle(ctx context.Context, err error)
+}
+
 // deferred tells the worker pool that the writer acks the message itself.
 type deferred struct{}
 
@@ -707,13 +810,18 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
 	}
 	seq, _ := strconv.Atoi(h.Get(schema.HeaderSeq))
+	fail := func(context.Context, error) { _ = msg.NakWithDelay(time.Second) }
+	if s, ok := msg.(settler); ok {
+		fail = s.Settle
+	}
 	err = w.Add(ctx, table, partition, id, rec, Pending{
 		Ctx:   ctx,
 		Last:  h.Get(schema.HeaderLast) != "",
 		Task:  h.Get(schema.HeaderTask),
 		Seq:   seq,
 		Ack:   msg.DoubleAck,
-		Nak:   func() error { return msg.NakWithDelay(time.Second) },
+		Nak:   func() error { return msg.NakWithDelay(0) },
+		Fail:  fail,
 		Touch: msg.InProgress,
 	})
 	if err != nil {

@@ -94,6 +94,22 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	return l, nil
 }
 
+// Probe checks that the lake takes a file: it stages a one-byte block of
+// a blob it never commits (invisible, dropped by the service after a
+// week), which needs the container and the right to write in it.
+func (l *Lake) Probe(ctx context.Context) error {
+	name, err := l.Name(".entralake-probe")
+	if err != nil {
+		return err
+	}
+	id := base64.StdEncoding.EncodeToString([]byte("entralake-probe"))
+	_, err = l.cc.NewBlockBlobClient(name).StageBlock(ctx, id, streaming.NopCloser(bytes.NewReader([]byte{'\n'})), nil)
+	if err != nil {
+		return fmt.Errorf("lake %s is not writable: %w", l, l.acct.Wrap("stage block", l.cont, name, err))
+	}
+	return nil
+}
+
 // Account returns the account of the lake.
 func (l *Lake) Account() *azsource.Account { return l.acct }
 
