@@ -12,7 +12,9 @@
 //	key-value: entralake_offsets (how far each blob was published and committed,
 //	and the id of the lake the state writes), entralake_tasks (finished tasks
 //	until their rows are in the lake), entralake_files (which lake file holds
-//	each batch: redelivered batches are not written twice).
+//	each batch: redelivered batches are not written twice), entralake_health
+//	(each running process: ready, or what it cannot use; entries expire after
+//	HealthTTL unless written again).
 //
 // Offsets.Update changes a blob's state with a compare-and-set on the key's
 // revision, so that listers and writers settling offsets at the same time

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,13 +23,17 @@ type ServerConfig struct {
 }
 
 // StartServer starts an embedded NATS server with JetStream and waits until
-// it accepts connections.
+// it accepts connections. A server that cannot start (its store folder is
+// a file, or not writable) fails at once with the server's reason.
 func StartServer(cfg ServerConfig) (*server.Server, error) {
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = 8 << 20
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("start nats server: store %w", err)
 	}
 	opts := &server.Options{
 		ServerName: "entralake",
@@ -48,10 +53,37 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nats server: %w", err)
 	}
+	fatal := make(chan string, 1)
+	s.SetLoggerV2(fatalLogger{fatal}, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
+	ready := make(chan bool, 1)
+	go func() { ready <- s.ReadyForConnections(30 * time.Second) }()
+	select {
+	case ok := <-ready:
+		if ok {
+			return s, nil
+		}
 		s.Shutdown()
 		return nil, fmt.Errorf("start nats server: not ready after 30s (store %s)", cfg.Dir)
+	case msg := <-fatal:
+		s.Shutdown()
+		return nil, fmt.Errorf("start nats server (store %s): %s", cfg.Dir, msg)
 	}
-	return s, nil
+}
+
+// fatalLogger passes on the server's fatal errors, which it otherwise
+// only logs: a server whose JetStream cannot start would never be ready.
+type fatalLogger struct{ fatal chan string }
+
+func (fatalLogger) Noticef(string, ...any) {}
+func (fatalLogger) Warnf(string, ...any)   {}
+func (fatalLogger) Errorf(string, ...any)  {}
+func (fatalLogger) Debugf(string, ...any)  {}
+func (fatalLogger) Tracef(string, ...any)  {}
+
+func (l fatalLogger) Fatalf(format string, v ...any) {
+	select {
+	case l.fatal <- fmt.Sprintf(format, v...):
+	default:
+	}
 }

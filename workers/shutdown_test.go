@@ -198,3 +198,58 @@ func TestDeferredSettle(t *testing.T) {
 		t.Error("IsUnusable does not follow the error chain")
 	}
 }
+
+// TestReleaseSurvivesRestart checks that a message given back at shutdown
+// is delivered at once by a restarted server (the embedded server of the
+// next `run`), not after AckWait: a nak without delay is kept only in the
+// server's memory.
+func TestReleaseSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	start := func() (jetstream.JetStream, func()) {
+		s, err := StartServer(ServerConfig{Dir: dir, Port: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Setup(t.Context(), js, DefaultTopology()); err != nil {
+			t.Fatal(err)
+		}
+		return js, func() { nc.Close(); s.Shutdown(); s.WaitForShutdown() }
+	}
+	js, stop := start()
+	cons := publishBatches(t, js, 1)
+	started := make(chan struct{})
+	pool, err := NewPool(js, cons, HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}), WithDrainTimeout(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(ctx) }()
+	<-started
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	js, stop = start()
+	defer stop()
+	cons, err = js.Consumer(t.Context(), StreamBatches, ConsumerWriters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := takeAll(t, cons, 1); got != 1 {
+		t.Fatalf("after a restart, the released message was delivered %d times, want 1 (AckWait is 5m)", got)
+	}
+}

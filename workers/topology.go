@@ -22,6 +22,7 @@ const (
 	BucketOffsets    = "entralake_offsets"
 	BucketFiles      = "entralake_files"
 	BucketTasks      = "entralake_tasks"
+	BucketHealth     = "entralake_health"
 	defaultFilesTTL  = 7 * 24 * time.Hour
 	defaultDupWindow = 10 * time.Minute
 )
@@ -122,6 +123,7 @@ func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool)
 		{Bucket: BucketOffsets, Description: "how far each source blob was published", History: 1, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 		{Bucket: BucketFiles, Description: "which lake file holds each batch", History: 1, TTL: t.FilesTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 		{Bucket: BucketTasks, Description: "finished tasks whose rows may not all be in the lake yet", History: 1, TTL: t.FilesTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas},
+		{Bucket: BucketHealth, Description: "each running process: ready, or what it cannot use", History: 1, TTL: HealthTTL, Storage: jetstream.MemoryStorage, Replicas: t.Replicas},
 	}
 	for _, kc := range buckets {
 		if !update {

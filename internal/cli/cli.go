@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -45,6 +46,21 @@ Quick start (embedded JetStream, nothing to install):
 Every flag can also be set by an environment variable: --lake is ENTRALAKE_LAKE,
 --data-dir is ENTRALAKE_DATA_DIR, and so on.`
 
+// Exit codes of Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+	// An interrupted job (run --once, lister --once, compact, gen...)
+	// exits 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
+	// A service (watch mode, a stage, nats-server) stopped by a signal
+	// exits 0 once it shut down cleanly.
+	exitSignalBase = 128
+)
+
+// exitNow ends the process at once (a second signal during shutdown).
+var exitNow = os.Exit
+
 // Main runs the command line and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var c CLI
@@ -60,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "entralake:", err)
-		return 2
+		return ExitUsage
 	}
 	code := func() (code int) {
 		defer func() {
@@ -75,29 +91,141 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			parser.FatalIfErrorf(err)
-			return 2
+			return ExitUsage
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
 		if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(c.MemoryLimit)
 		}
 		log, err := c.Log.logger(stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "entralake:", err)
-			return 2
+			return ExitUsage
 		}
+		ctx, stop := notifySignals(stderr)
+		defer stop()
 		env := &Env{Ctx: ctx, Log: log, Stdout: stdout, Stderr: stderr}
-		if err := kctx.Run(env); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return 0
-			}
-			fmt.Fprintln(stderr, "entralake:", err)
-			return 1
-		}
-		return 0
+		return exitCode(ctx, kctx.Run(env), stderr)
 	}()
 	return code
 }
+
+// signalError is the cause of the context of a command stopped by a
+// signal.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// notifySignals returns a context cancelled, with a *signalError cause, by
+// the first SIGINT or SIGTERM. A second one ends the process at once.
+func notifySignals(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		first := true
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-ch:
+				sig, _ := s.(syscall.Signal)
+				if first {
+					first = false
+					cancel(&signalError{sig: sig})
+					continue
+				}
+				fmt.Fprintf(stderr, "entralake: %s again: exiting now; work in flight is delivered again after its ack wait\n", signalName(sig))
+				exitNow(exitSignalBase + int(sig))
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// exitCode maps what a command returned to the process's exit code, and
+// prints one line for a failure. A signal's shutdown is no failure: a
+// service that stopped cleanly returns nil (exit 0); a job cut short
+// returns an error that is only cancellation (exit 128 + signal). Any
+// other error is a failure (exit 1), even when joined with the
+// cancellation it caused.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var sig *signalError
+	signalled := errors.As(context.Cause(ctx), &sig)
+	failures := failuresOf(err)
+	if len(failures) == 0 && signalled {
+		fmt.Fprintf(stderr, "entralake: %s\n", sig)
+		return exitSignalBase + int(sig.sig)
+	}
+	if len(failures) == 0 {
+		// Cancelled without a signal: something stopped the command
+		// without saying why; never report that as success.
+		failures = []error{err}
+	}
+	msgs := make([]string, len(failures))
+	for i, f := range failures {
+		msgs[i] = strings.ReplaceAll(f.Error(), "\n", "; ")
+	}
+	fmt.Fprintln(stderr, "entralake: "+strings.Join(msgs, "; "))
+	return ExitFailure
+}
+
+// failuresOf returns the errors joined in err that are more than a
+// cancellation.
+func failuresOf(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, failuresOf(e)...)
+		}
+		return out
+	}
+	if err == nil || !hasFailure(err) {
+		return nil
+	}
+	return []error{err}
+}
+
+// hasFailure reports whether err holds an error that is not the end of a
+// context (or a job's interruption) caused by the shutdown.
+func hasFailure(err error) bool {
+	switch x := err.(type) {
+	case nil:
+		return false
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			if hasFailure(e) {
+				return true
+			}
+		}
+		return false
+	case interface{ Unwrap() error }:
+		if inner := x.Unwrap(); inner != nil {
+			return hasFailure(inner)
+		}
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted)
+}
+
+// errInterrupted is returned by a job cut short by a signal after it
+// reported what it did (run --once).
+var errInterrupted = errors.New("interrupted")
 
 type exitPanic struct{}

@@ -60,17 +60,28 @@ func (r *RunCmd) Run(env *Env) error {
 	}
 	url, state := r.Nats, "NATS server at "+r.Nats
 	if url == "" {
-		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(r.DataDir, "jetstream"), Port: -1})
+		dd, err := lockDataDir(r.DataDir, "run")
 		if err != nil {
 			return err
 		}
-		defer s.Shutdown()
+		defer dd.release()
+		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(r.DataDir, "jetstream"), Port: -1})
+		if err != nil {
+			return fmt.Errorf("data dir %s: %w", r.DataDir, err)
+		}
+		defer func() { s.Shutdown(); s.WaitForShutdown() }()
 		url, state = s.ClientURL(), "data dir "+r.DataDir
+		if err := dd.publishURL(url); err != nil {
+			return err
+		}
+		log.Info("embedded NATS server", "url", url, "data_dir", r.DataDir)
 	}
 	var c *conn
 	var cp atomic.Pointer[conn]
 	var lake lakeRef
-	obs, err := observe(env, "run", r.MetricsFlags, readyLake(readyNATS(&cp), &lake))
+	h := newHealth()
+	ready := h.ready(readyLake(readyNATS(&cp), &lake))
+	obs, err := observe(env, "run", r.MetricsFlags, ready)
 	if err != nil {
 		return err
 	}
@@ -85,6 +96,9 @@ func (r *RunCmd) Run(env *Env) error {
 		if err := resetState(ctx, c, r.QueueFlags, state, log); err != nil {
 			return err
 		}
+	}
+	if err := checkSource(ctx, src); err != nil {
+		return err
 	}
 	ph, err := newParserHandler(c, src, r.ParserFlags, log)
 	if err != nil {
@@ -132,23 +146,40 @@ func (r *RunCmd) Run(env *Env) error {
 		return err
 	}
 
-	// Stages stop in order: parsers, then writer intake, then the writer
-	// flushes what it holds.
-	failed := make(chan error, 3)
+	// A failed stage, or in --once a lake or source that cannot be used,
+	// ends the run with that error as the cause of runCtx.
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	var outcomes runOutcomes
+	report := func(pool string) workers.Option {
+		return workers.WithReport(func(o workers.Outcome, err error) {
+			h.note(pool, o, err)
+			outcomes.note(pool, o)
+			if r.Once && workers.IsUnusable(err) {
+				fail(&stageError{stage: pool, err: err})
+			}
+		})
+	}
+	defer reportHealth(env, c, "run", ready)()
+
+	// Stages stop in order: parsers, then the writer's intake, then its
+	// ticks; then the writer writes what it holds, within what is left of
+	// --shutdown-timeout, and gives back the rest.
 	parseCtx, stopParse := context.WithCancel(context.WithoutCancel(ctx))
-	writeCtx, stopWrite := context.WithCancel(context.WithoutCancel(ctx))
-	var parsing, writing sync.WaitGroup
+	intakeCtx, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
+	tickCtx, stopTick := context.WithCancel(context.WithoutCancel(ctx))
+	var parsing, writing, ticking sync.WaitGroup
 	parsing.Go(func() {
-		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), r.QueueFlags, log); err != nil {
-			failed <- fmt.Errorf("parsers: %w", err)
+		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), r.QueueFlags, log, report(workers.ConsumerParsers)); err != nil {
+			fail(&stageError{stage: workers.ConsumerParsers, err: err})
 		}
 	})
 	writing.Go(func() {
-		if err := runPool(writeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, r.QueueFlags, log); err != nil {
-			failed <- fmt.Errorf("writer: %w", err)
+		if err := runPool(intakeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, r.QueueFlags, log, report(workers.ConsumerWriters)); err != nil {
+			fail(&stageError{stage: workers.ConsumerWriters, err: err})
 		}
 	})
-	writing.Go(func() { w.Run(writeCtx, tick) })
+	ticking.Go(func() { w.Run(tickCtx, tick) })
 	// In watch mode, committed offsets follow the files, not only the
 	// lister's passes (--once settles at its end).
 	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
@@ -156,40 +187,65 @@ func (r *RunCmd) Run(env *Env) error {
 	if !r.Once {
 		settling.Go(func() { settleAfterWrites(settleCtx, m, w, log) })
 	}
-	stop := func() {
+	shutdown := sync.OnceValue(func() int64 {
+		deadline := time.Now().Add(r.ShutdownTimeout)
+		if runCtx.Err() == nil {
+			// Done (run --once): no parser holds a task, so both pools
+			// stop at once.
+			stopIntake()
+		}
 		stopParse()
 		parsing.Wait()
-		stopWrite()
+		stopIntake()
 		writing.Wait()
+		stopTick()
+		ticking.Wait()
+		cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
+		released := w.Close(cctx)
 		stopSettle()
 		settling.Wait()
+		return released
+	})
+	defer shutdown()
+	// failure is the error that ended the run, if a stage (not a signal)
+	// ended it.
+	failure := func() error {
+		var se *stageError
+		if errors.As(context.Cause(runCtx), &se) {
+			return se
+		}
+		return nil
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case err := <-failed:
-			failed <- err
-			cancel()
-		case <-runCtx.Done():
-		}
-	}()
 	if !r.Once {
 		log.Info("watching the source", "source", safeLocation(r.Source), "lake", safeLocation(r.Lake), "every", r.PollInterval)
 		err := l.Run(runCtx, r.PollInterval)
-		stop()
-		return errors.Join(err, drainErr(failed))
+		released := shutdown()
+		if f := failure(); f != nil {
+			return f
+		}
+		if ctx.Err() != nil {
+			log.Info("stopped", "batches_given_back", released+outcomes.released.Load())
+			return nil
+		}
+		return err
 	}
-	if err := l.Pass(runCtx, from, to); err != nil {
-		stop()
-		return errors.Join(err, drainErr(failed))
+	err = l.Pass(runCtx, from, to)
+	if err == nil {
+		prog := newProgress(env.Stderr, l, ph, w, start)
+		err = workers.WaitIdle(runCtx, c.js, tick, prog.update)
+		prog.done()
 	}
-	prog := newProgress(env.Stderr, l, ph, w, start)
-	err = workers.WaitIdle(runCtx, c.js, tick, prog.update)
-	prog.done()
-	stop()
-	if err := errors.Join(drainErr(failed), err); err != nil {
+	released := shutdown()
+	if f := failure(); f != nil {
+		return f
+	}
+	if ctx.Err() != nil {
+		printInterrupted(env, c, l.Stats.Blobs.Load(), ph, w, released+outcomes.released.Load(), time.Since(start))
+		return errInterrupted
+	}
+	if err != nil {
 		return err
 	}
 	if _, err := l.Settle(ctx); err != nil {
@@ -204,15 +260,54 @@ func (r *RunCmd) Run(env *Env) error {
 		fmt.Fprintf(env.Stdout, "%s waiting: the unfinished last lines of %d blobs that may still grow, read once the rest comes or the blob is final (its hour older than --recent, unchanged for --final-after)\n",
 			humanBytes(waiting), blobs)
 	}
+	if n := outcomes.deadLetters.Load(); n > 0 {
+		return fmt.Errorf("%d tasks or batches failed and went to the dead-letter stream: 'entralake dlq list%s' shows why", n, r.stateFlags())
+	}
 	return nil
 }
 
-func drainErr(ch chan error) error {
-	select {
-	case err := <-ch:
-		return err
-	default:
-		return nil
+// stateFlags are the flags that point `status` or `dlq` at this run's state.
+func (r *RunCmd) stateFlags() string {
+	if r.Nats != "" {
+		return " --nats " + redactURL(r.Nats)
+	}
+	return " --data-dir " + r.DataDir
+}
+
+// stageError is a stage's failure that ends a run.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// runOutcomes count what became of this run's messages.
+type runOutcomes struct {
+	released, deadLetters atomic.Int64
+}
+
+func (o *runOutcomes) note(_ string, out workers.Outcome) {
+	switch out {
+	case workers.OutcomeReleased:
+		o.released.Add(1)
+	case workers.OutcomeDeadLetter:
+		o.deadLetters.Add(1)
+	}
+}
+
+// printInterrupted says what an interrupted `run --once` did and what it
+// left for the next run.
+func printInterrupted(env *Env, c *conn, blobs int64, ph *parser.Handler, w *writer.Writer, released int64, elapsed time.Duration) {
+	rec := ph.Totals.Records.Load()
+	fmt.Fprintf(env.Stdout, "interrupted after %s: %d blobs listed, %d records (%s) -> %d rows, %d quarantined; %d files (%s) in the lake; %d tasks or batches given back unfinished\n",
+		elapsed.Round(time.Millisecond), blobs, rec, humanBytes(ph.Totals.Bytes.Load()), ph.Totals.Rows.Load(), ph.Totals.Quarantined.Load(),
+		w.Totals.Files.Load(), humanBytes(w.Totals.Bytes.Load()), released)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(env.Ctx), 5*time.Second)
+	defer cancel()
+	if tasks, batches, err := workers.Backlog(ctx, c.js); err == nil {
+		fmt.Fprintf(env.Stdout, "left for the next run: %d tasks, %d batches (the same command goes on from there)\n", tasks, batches)
 	}
 }
 
@@ -253,7 +348,8 @@ func (lc *ListerCmd) Run(env *Env) error {
 	}
 	var c *conn
 	var cp atomic.Pointer[conn]
-	obs, err := observe(env, "lister", lc.MetricsFlags, readyNATS(&cp))
+	ready := readyNATS(&cp)
+	obs, err := observe(env, "lister", lc.MetricsFlags, ready)
 	if err != nil {
 		return err
 	}
@@ -264,6 +360,7 @@ func (lc *ListerCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
+	defer reportHealth(env, c, "lister", ready)()
 	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, env.Log)
 	if err != nil {
 		return err
@@ -308,7 +405,9 @@ func (pc *ParserCmd) Run(env *Env) error {
 	}
 	var c *conn
 	var cp atomic.Pointer[conn]
-	obs, err := observe(env, "parser", pc.MetricsFlags, readyNATS(&cp))
+	h := newHealth()
+	ready := h.ready(readyNATS(&cp))
+	obs, err := observe(env, "parser", pc.MetricsFlags, ready)
 	if err != nil {
 		return err
 	}
@@ -319,6 +418,10 @@ func (pc *ParserCmd) Run(env *Env) error {
 	}
 	defer c.close()
 	cp.Store(c)
+	if err := checkSource(env.Ctx, src); err != nil {
+		return err
+	}
+	defer reportHealth(env, c, "parser", ready)()
 	ph, err := newParserHandler(c, src, pc.ParserFlags, env.Log)
 	if err != nil {
 		return err
@@ -327,7 +430,8 @@ func (pc *ParserCmd) Run(env *Env) error {
 		return err
 	}
 	env.Log.Info("parser started", "concurrency", pc.concurrency())
-	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), pc.QueueFlags, env.Log)
+	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), pc.QueueFlags, env.Log,
+		workers.WithReport(func(o workers.Outcome, err error) { h.note(workers.ConsumerParsers, o, err) }))
 }
 
 // WriterCmd runs a writer stage.
@@ -354,7 +458,9 @@ func (wc *WriterCmd) Run(env *Env) error {
 	var c *conn
 	var cp atomic.Pointer[conn]
 	var lake lakeRef
-	obs, err := observe(env, "writer", wc.MetricsFlags, readyLake(readyNATS(&cp), &lake))
+	h := newHealth()
+	ready := h.ready(readyLake(readyNATS(&cp), &lake))
+	obs, err := observe(env, "writer", wc.MetricsFlags, ready)
 	if err != nil {
 		return err
 	}
@@ -383,15 +489,24 @@ func (wc *WriterCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
+	defer reportHealth(env, c, "writer", ready)()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx, 200*time.Millisecond) })
 	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(env.Ctx))
 	var settling sync.WaitGroup
 	settling.Go(func() { settleAfterWrites(settleCtx, m, w, env.Log) })
-	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, wc.QueueFlags, env.Log)
-	cancel() // flush what is buffered, then ack it
+	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, wc.QueueFlags, env.Log,
+		workers.WithReport(func(o workers.Outcome, err error) { h.note(workers.ConsumerWriters, o, err) }))
+	// The pool took its last batch: stop ticking, write what is buffered
+	// (within --shutdown-timeout), give back the rest.
+	cancel()
 	wg.Wait()
+	cctx, stop := context.WithTimeout(context.WithoutCancel(env.Ctx), wc.ShutdownTimeout)
+	defer stop()
+	if n := w.Close(cctx); n > 0 {
+		env.Log.Info("batches given back unwritten", "batches", n)
+	}
 	stopSettle() // and settle the offsets of what was flushed
 	settling.Wait()
 	return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -183,6 +184,19 @@ type conn struct {
 	js jetstream.JetStream
 }
 
+// natsWait is how long a process waits for its NATS server to answer at
+// start. Once connected, it reconnects on its own for as long as it runs.
+const natsWait = 10 * time.Second
+
+// redactURL drops a password from a NATS URL, for messages.
+func redactURL(s string) string {
+	u, err := neturl.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
 // connect connects to NATS and sets up the topology with q's settings;
 // readOnly processes only create what is missing.
 func connect(ctx context.Context, url, name string, q QueueFlags, log *slog.Logger) (*conn, error) {
@@ -201,19 +215,26 @@ func dial(ctx context.Context, url, name string, q *QueueFlags, log *slog.Logger
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }))
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	// Wait for the first connection (RetryOnFailedConnect connects in the background).
-	deadline := time.Now().Add(30 * time.Second)
+	// Wait for the first connection (RetryOnFailedConnect connects in the
+	// background): a stage may start a little before its server (a pod
+	// before the NATS pod), but a wrong URL must not look like a hang.
+	deadline := time.Now().Add(natsWait)
+	warned := false
 	for !nc.IsConnected() {
 		if time.Now().After(deadline) {
 			nc.Close()
-			return nil, fmt.Errorf("connect to NATS at %s: no server answered in 30s", url)
+			return nil, fmt.Errorf("connect to NATS at %s: no server answered within %s (is it running? 'entralake nats-server' runs one)", redactURL(url), natsWait)
+		}
+		if !warned && time.Until(deadline) < natsWait-time.Second {
+			warned = true
+			log.Warn("waiting for the NATS server", "url", redactURL(url), "for", natsWait)
 		}
 		select {
 		case <-ctx.Done():
@@ -255,12 +276,13 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	}, src, c.js, log)
 }
 
-func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, q QueueFlags, log *slog.Logger) error {
+func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, q QueueFlags, log *slog.Logger, extra ...workers.Option) error {
 	cons, err := c.js.Consumer(ctx, stream, consumer)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", consumer, err)
 	}
 	opts := append(q.poolOptions(), workers.WithConcurrency(n), workers.WithLogger(log))
+	opts = append(opts, extra...)
 	pool, err := workers.NewPool(c.js, cons, h, opts...)
 	if err != nil {
 		return err

@@ -13,22 +13,36 @@ import (
 )
 
 // StateFlags find a deployment's JetStream: an external server, or the
-// embedded one's state folder (when `run` is not running).
+// embedded one's state folder (that of a running `run`, or one at rest).
 type StateFlags struct {
-	Nats    string `help:"NATS server URL of the deployment; default: open --data-dir with an embedded server." placeholder:"URL"`
-	DataDir string `help:"State folder of 'entralake run' (used when --nats is not set)." default:".entralake" placeholder:"DIR"`
+	Nats    string `help:"NATS server URL of the deployment; default: the NATS server of --data-dir." placeholder:"URL"`
+	DataDir string `help:"State folder of 'entralake run' (used when --nats is not set): while run is running, its NATS server; else an embedded server is started on it." default:".entralake" placeholder:"DIR"`
 }
 
-// open connects to the deployment's JetStream.
+// open connects to the deployment's JetStream without changing its
+// settings. On a data dir in use it connects to the server of the process
+// that holds it; on one at rest it locks it and starts an embedded server.
 func (s StateFlags) open(env *Env, name string) (*conn, func(), error) {
 	url := s.Nats
 	stopServer := func() {}
 	if url == "" {
-		srv, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(s.DataDir, "jetstream"), Port: -1})
-		if err != nil {
-			return nil, nil, fmt.Errorf("open %s (is 'entralake run' still using it? then pass its --nats): %w", s.DataDir, err)
+		dd, err := lockDataDir(s.DataDir, strings.TrimPrefix(name, "entralake-"))
+		switch {
+		case errors.Is(err, ErrDataDirInUse):
+			if url, err = runningURL(s.DataDir); err != nil {
+				return nil, nil, err
+			}
+			env.Log.Debug("data dir in use: connecting to its NATS server", "data_dir", s.DataDir, "url", url)
+		case err != nil:
+			return nil, nil, err
+		default:
+			srv, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(s.DataDir, "jetstream"), Port: -1})
+			if err != nil {
+				dd.release()
+				return nil, nil, fmt.Errorf("open %s: %w", s.DataDir, err)
+			}
+			url, stopServer = srv.ClientURL(), func() { srv.Shutdown(); srv.WaitForShutdown(); dd.release() }
 		}
-		url, stopServer = srv.ClientURL(), srv.Shutdown
 	}
 	c, err := dial(env.Ctx, url, name, nil, env.Log)
 	if err != nil {

@@ -203,14 +203,6 @@ func readyLake(next func(context.Context) error, lake *lakeRef) func(context.Con
 		if lp == nil {
 			return errors.New("lake not open yet")
 		}
-		f, err := (*lp).Create(ctx, ".readyz/probe")
-		if err != nil {
-			return fmt.Errorf("lake not writable: %w", err)
-		}
-		if _, err := f.Write([]byte("ok")); err != nil {
-			f.Abort()
-			return fmt.Errorf("lake not writable: %w", err)
-		}
-		return f.Abort()
+		return probeLake(ctx, *lp)
 	}
 }

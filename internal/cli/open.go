@@ -58,17 +58,50 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 		if err != nil {
 			return nil, fmt.Errorf("lake: %w", err)
 		}
+		if err := lake.Probe(ctx); err != nil {
+			return nil, err
+		}
 		log.Info("lake in Azure Blob Storage", "url", lake.String(), "auth", lake.Account().Method())
 		return lake, nil
 	}
-	if err := os.MkdirAll(f.Lake, 0o755); err != nil {
-		return nil, fmt.Errorf("lake: %w", err)
-	}
 	lake := writer.DirLake{Root: f.Lake}
+	if err := lake.Probe(ctx); err != nil {
+		return nil, err
+	}
 	if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
 		log.Info("removed temporary files of crashed writers", "files", n)
 	}
 	return lake, nil
+}
+
+// prober is a lake that can check it takes a file (writer.DirLake and
+// the Azure lake do).
+type prober interface {
+	Probe(ctx context.Context) error
+}
+
+// probeLake checks that lake takes a file.
+func probeLake(ctx context.Context, lake writer.Lake) error {
+	if p, ok := lake.(prober); ok {
+		return p.Probe(ctx)
+	}
+	return nil
+}
+
+// checkSource lists the top of every container of the source, so that a
+// source that cannot be read (permission denied, a missing container,
+// rejected credentials) fails at start, naming what failed.
+func checkSource(ctx context.Context, src Source) error {
+	cs, err := src.Containers(ctx)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	for _, c := range cs {
+		if _, _, err := src.ListDir(ctx, c, ""); err != nil {
+			return fmt.Errorf("source: list %s: %w", c, err)
+		}
+	}
+	return nil
 }
 
 // azureSourceID returns the source id of an Azure URL: the URL without its

@@ -27,8 +27,11 @@ type StatusCmd struct {
 // Help is shown by `entralake status --help`.
 func (*StatusCmd) Help() string {
 	return `Shows the streams and consumers (messages pending, in flight, redelivered),
-the dead-letter count and, with --lake, per category the newest event time in
-the lake, how far that is behind now (the lag), and the lake's files and bytes.
+the dead-letter count, the running processes (each stage, ready or what it
+cannot use; a process drops out of the list a minute after it stopped) and,
+with --lake, per category the newest event time in the lake, how far that is
+behind now (the lag), and the lake's files and bytes. On the --data-dir of a
+running 'entralake run' it connects to that run's NATS server.
 
 It also says what is still to do: bytes published and not yet in the lake
 (pending), batches the writers hold (their files close within --roll-age),
@@ -56,8 +59,10 @@ type Status struct {
 	// Idle says nothing is left to do: no task or batch pending or held,
 	// no finished task unsettled, no published byte pending. Busy says
 	// what is left otherwise.
-	Idle       bool               `json:"idle"`
-	Busy       string             `json:"busy,omitempty"`
+	Idle bool   `json:"idle"`
+	Busy string `json:"busy,omitempty"`
+	// Processes are the running processes' health records.
+	Processes  []workers.Health   `json:"processes"`
 	Lake       *lakeinfo.Table    `json:"lake,omitempty"`
 	Quarantine *lakeinfo.Table    `json:"quarantine,omitempty"`
 	Lag        map[string]float64 `json:"lag_seconds,omitempty"`
@@ -84,6 +89,13 @@ func (s *StatusCmd) Run(env *Env) error {
 	}
 	if st.Queue == nil {
 		return stErr
+	}
+	recs, err := workers.NewHealthRecords(env.Ctx, c.js)
+	if err != nil {
+		return err
+	}
+	if st.Processes, err = recs.List(env.Ctx); err != nil {
+		return err
 	}
 	if s.Lake != "" {
 		if st.Lake, err = lakeinfo.Scan(s.Lake, "azure_audit"); err != nil {
@@ -130,6 +142,16 @@ func (s *StatusCmd) Run(env *Env) error {
 		fmt.Fprintln(tw, "idle: everything published is in the lake (or waits for the rest of its last line)")
 	} else {
 		fmt.Fprintf(tw, "busy: %s\n", st.Busy)
+	}
+	if len(st.Processes) > 0 {
+		fmt.Fprintln(tw, "\nPROCESS\tHOST\tPID\tREADY\tSINCE\tPROBLEM")
+		for _, p := range st.Processes {
+			ready := "yes"
+			if !p.Ready {
+				ready = "no"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", p.Stage, p.Host, p.PID, ready, p.Started.Format(time.RFC3339), strings.ReplaceAll(p.Problem, "\n", "; "))
+		}
 	}
 	if st.Lake != nil {
 		fmt.Fprintf(tw, "\nlake: %d files, %s, %d rows; quarantine: %d files, %d records\n",

@@ -80,11 +80,20 @@ func (e *Error) Is(target error) bool {
 	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
 }
 
-// Permanent reports that trying again cannot help: the blob is gone (404)
-// or the range starts past its end (416). The worker pool dead-letters
-// such a task at once.
+// Permanent reports that trying again cannot help this task: the blob is
+// gone (404) or the range starts past its end (416). The worker pool
+// dead-letters such a task at once. A missing container is not the task's
+// fault: see Unusable.
 func (e *Error) Permanent() bool {
-	return e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusRequestedRangeNotSatisfiable
+	return (e.StatusCode == http.StatusNotFound && !e.Unusable()) || e.StatusCode == http.StatusRequestedRangeNotSatisfiable
+}
+
+// Unusable reports that the account cannot be used as configured: the
+// credential is refused (401, 403) or the container does not exist. No
+// call succeeds until someone fixes it: `run --once` stops, a watching
+// stage retries with growing delays and reports not-ready.
+func (e *Error) Unusable() bool {
+	return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden || e.Code == "ContainerNotFound"
 }
 
 // wrap returns err as an *Error (nil for nil); an *Error is returned as is.
