@@ -142,6 +142,7 @@ func notifySignals(stderr io.Writer) (context.Context, func()) {
 				sig, _ := s.(syscall.Signal)
 				if first {
 					first = false
+					fmt.Fprintf(stderr, "entralake: %s: shutting down (send it again to exit at once)\n", signalName(sig))
 					cancel(&signalError{sig: sig})
 					continue
 				}

@@ -15,8 +15,12 @@ import (
 // Files of a data dir besides the JetStream store.
 const (
 	// lockName is locked (flock) by the process that runs the embedded
-	// server on the data dir, and holds its pid and command.
+	// server on the data dir. It is opened read-only and readable by all,
+	// so that a lock file another user created does not keep the data
+	// dir's owner out.
 	lockName = "entralake.lock"
+	// holderName says which process holds the lock: pid and command.
+	holderName = "entralake.pid"
 	// urlName holds the client URL of that server while it runs, so that
 	// `status` and `dlq` can connect to it.
 	urlName = "nats.url"
@@ -38,7 +42,7 @@ func lockDataDir(dir, command string) (*dataDir, error) {
 		return nil, fmt.Errorf("data dir %s: %w", dir, fsfault.Classify(err))
 	}
 	path := filepath.Join(dir, lockName)
-	fl := flock.New(path)
+	fl := flock.New(path, flock.SetPermissions(0o644))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("data dir %s: lock %s: %w", dir, path, fsfault.Classify(err))
@@ -47,17 +51,18 @@ func lockDataDir(dir, command string) (*dataDir, error) {
 		return nil, fmt.Errorf("data dir %s is %w by %s: stop it, or give this command another --data-dir (status and dlq connect to it as it runs)",
 			dir, ErrDataDirInUse, holder(dir))
 	}
-	info := strconv.Itoa(os.Getpid()) + " entralake " + command + "\n"
-	if err := os.WriteFile(path, []byte(info), 0o644); err != nil {
+	d := &dataDir{dir: dir, lock: fl}
+	info := strconv.Itoa(os.Getpid()) + " entralake " + command
+	if err := d.replace(holderName, info); err != nil {
 		_ = fl.Unlock()
-		return nil, fmt.Errorf("data dir %s: %w", dir, fsfault.Classify(err))
+		return nil, err
 	}
-	return &dataDir{dir: dir, lock: fl}, nil
+	return d, nil
 }
 
 // holder describes the process that holds dir's lock, from what it wrote.
 func holder(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, lockName))
+	b, err := os.ReadFile(filepath.Join(dir, holderName))
 	pid, command, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
 	if err != nil || pid == "" {
 		return "another process (its pid is not written yet)"
@@ -69,22 +74,27 @@ func holder(dir string) string {
 }
 
 // publishURL records the URL of the embedded server for `status`.
-func (d *dataDir) publishURL(url string) error {
-	tmp := filepath.Join(d.dir, "."+urlName+".tmp")
-	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
-		return fmt.Errorf("data dir %s: %w", d.dir, err)
+func (d *dataDir) publishURL(url string) error { return d.replace(urlName, url) }
+
+// replace writes a file of the data dir whole (a new file renamed over the
+// old one, whoever owned it).
+func (d *dataDir) replace(name, line string) error {
+	tmp := filepath.Join(d.dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, []byte(line+"\n"), 0o644); err != nil {
+		return fmt.Errorf("data dir %s: %w", d.dir, fsfault.Classify(err))
 	}
-	if err := os.Rename(tmp, filepath.Join(d.dir, urlName)); err != nil {
-		return fmt.Errorf("data dir %s: %w", d.dir, err)
+	if err := os.Rename(tmp, filepath.Join(d.dir, name)); err != nil {
+		return fmt.Errorf("data dir %s: %w", d.dir, fsfault.Classify(err))
 	}
 	return nil
 }
 
-// release forgets the URL and unlocks. The lock file stays: removing it
-// could let two processes lock two different files of the same name.
+// release forgets the URL and the holder, and unlocks. The lock file
+// stays: removing it could let two processes lock two different files of
+// the same name.
 func (d *dataDir) release() {
 	_ = os.Remove(filepath.Join(d.dir, urlName))
-	_ = os.WriteFile(filepath.Join(d.dir, lockName), nil, 0o644)
+	_ = os.Remove(filepath.Join(d.dir, holderName))
 	_ = d.lock.Unlock()
 }
 
