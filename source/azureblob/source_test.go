@@ -353,3 +353,24 @@ func TestRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingContainerIsUnusable checks that a missing container is not a
+// task's fault (Permanent, dead-lettered at once) but the source's
+// (Unusable: run --once stops, watch mode retries and reports not-ready),
+// while a missing blob stays Permanent.
+func TestMissingContainerIsUnusable(t *testing.T) {
+	a := startAccount(t)
+	cc := a.container(t, "insights-logs-signinlogs")
+	appendBlob(t, cc, "a/PT1H.json", []byte("0123456789\n"))
+	src := a.open(t, "")
+	var p interface{ Permanent() bool }
+	var u interface{ Unusable() bool }
+	_, err := src.ReadRange(t.Context(), "insights-logs-missing", "a/PT1H.json", 0, 10)
+	if !errors.As(err, &u) || !u.Unusable() || (errors.As(err, &p) && p.Permanent()) {
+		t.Errorf("missing container: %v, want Unusable and not Permanent", err)
+	}
+	_, err = src.ReadRange(t.Context(), "insights-logs-signinlogs", "a/missing.json", 0, 10)
+	if !errors.As(err, &p) || !p.Permanent() || (errors.As(err, &u) && u.Unusable()) {
+		t.Errorf("missing blob: %v, want Permanent and not Unusable", err)
+	}
+}
