@@ -19,10 +19,20 @@
 //
 // # Errors
 //
-// A failed file is not an error of Add: its batches are nak'ed and come
-// back. A batch whose table or partition is not a safe path, or whose body
-// is not Arrow IPC, is a permanent error (Permanent()) and goes to the
-// dead-letter stream.
+// A failed file is not an error of Add: its batches are failed through
+// Pending.Fail, which the worker pool's messages implement, so that each
+// failed file counts as a try of its batches (retried with growing delays,
+// dead-lettered after the last try). DirLake marks errors that no retry
+// fixes (permission denied, a full disk...) Unusable(). A batch whose table
+// or partition is not a safe path, or whose body is not Arrow IPC, is a
+// permanent error (Permanent()) and goes to the dead-letter stream.
+//
+// # Shutdown
+//
+// Stop the worker pool that calls Add, then Close: it writes what is
+// buffered and gives back (Pending.Nak), unwritten, the partitions whose
+// file it could not begin before its context ended. An Add after Close
+// gives its message back at once.
 //
 // # Metrics
 //
