@@ -555,4 +555,3 @@ func TestWatchLakeNotWritable(t *testing.T) {
 		t.Errorf("after SIGTERM: exit %d, want 0", e.code)
 	}
 }
-

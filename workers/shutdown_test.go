@@ -13,11 +13,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// longAckWait is the writers' AckWait in these tests: a message left in
+// flight comes back only after it, long after a test gave up on it.
+const longAckWait = time.Hour
+
+// longAckTopology is the default topology with longAckWait for writers.
+func longAckTopology() Topology {
+	topo := DefaultTopology()
+	topo.WriterAckWait = longAckWait
+	return topo
+}
+
 // publishBatches publishes n messages to the batch stream, whose consumer
-// waits minutes (AckWait) before it redelivers: a message left in flight
-// stays visible as such for the whole test.
+// is set to wait longAckWait before it redelivers: a message left in
+// flight stays in flight for the whole test.
 func publishBatches(t *testing.T, js jetstream.JetStream, n int) jetstream.Consumer {
 	t.Helper()
+	if err := Setup(t.Context(), js, longAckTopology()); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		m := nats.NewMsg(SubjectBatches + ".t")
 		m.Data = []byte(strconv.Itoa(i))
@@ -102,15 +116,30 @@ func TestShutdownReleasesPulled(t *testing.T) {
 func TestShutdownReleasesCut(t *testing.T) {
 	js := testJS(t)
 	cons := publishBatches(t, js, 1)
+	var outcome atomic.Value
+	runCut(t, js, cons, WithMaxDeliver(1), WithReport(func(o Outcome, _ error) { outcome.Store(o) }))
+	if got, want := outcome.Load(), OutcomeReleased; got != want {
+		t.Errorf("outcome=%v, want %v", got, want)
+	}
+	if got, want := takeAll(t, cons, 1), 1; got != want {
+		t.Errorf("messages delivered again=%d, want %d (the cut message back in the queue)", got, want)
+	}
+	if dls, err := DeadLetters(t.Context(), js); err != nil || len(dls) != 0 {
+		t.Errorf("dead letters=%d (err %v), want 0", len(dls), err)
+	}
+}
+
+// runCut runs a pool whose handler holds its message until the drain
+// timeout (10ms) cuts it, stops the pool and waits for it.
+func runCut(t *testing.T, js jetstream.JetStream, cons jetstream.Consumer, opts ...Option) {
+	t.Helper()
 	started := make(chan struct{})
 	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
 		close(started)
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	var outcome atomic.Value
-	pool, err := NewPool(js, cons, h, WithMaxDeliver(1), WithDrainTimeout(10*time.Millisecond),
-		WithReport(func(o Outcome, _ error) { outcome.Store(o) }))
+	pool, err := NewPool(js, cons, h, append(opts, WithDrainTimeout(10*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,15 +150,6 @@ func TestShutdownReleasesCut(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
-	}
-	if got, want := outcome.Load(), OutcomeReleased; got != want {
-		t.Errorf("outcome=%v, want %v", got, want)
-	}
-	if got, want := takeAll(t, cons, 1), 1; got != want {
-		t.Errorf("messages delivered again=%d, want %d (the cut message back in the queue)", got, want)
-	}
-	if dls, err := DeadLetters(t.Context(), js); err != nil || len(dls) != 0 {
-		t.Errorf("dead letters=%d (err %v), want 0", len(dls), err)
 	}
 }
 
@@ -218,38 +238,22 @@ func TestReleaseSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Setup(t.Context(), js, DefaultTopology()); err != nil {
+		if err := Setup(t.Context(), js, longAckTopology()); err != nil {
 			t.Fatal(err)
 		}
 		return js, func() { nc.Close(); s.Shutdown(); s.WaitForShutdown() }
 	}
 	js, stop := start()
 	cons := publishBatches(t, js, 1)
-	started := make(chan struct{})
-	pool, err := NewPool(js, cons, HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
-		close(started)
-		<-ctx.Done()
-		return ctx.Err()
-	}), WithDrainTimeout(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- pool.Run(ctx) }()
-	<-started
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runCut(t, js, cons)
 	stop()
 	js, stop = start()
 	defer stop()
-	cons, err = js.Consumer(t.Context(), StreamBatches, ConsumerWriters)
+	cons, err := js.Consumer(t.Context(), StreamBatches, ConsumerWriters)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := takeAll(t, cons, 1); got != 1 {
-		t.Fatalf("after a restart, the released message was delivered %d times, want 1 (AckWait is 5m)", got)
+		t.Fatalf("after a restart, the released message was delivered %d times, want 1 (AckWait is 1h)", got)
 	}
 }
