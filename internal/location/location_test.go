@@ -1,0 +1,75 @@
+package location_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/entralake/entralake/internal/location"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		role location.Role
+		in   string
+		kind location.Kind
+		str  string
+	}{
+		{location.Lake, "./lake", location.Local, "./lake"},
+		{location.Lake, "/srv/lake", location.Local, "/srv/lake"},
+		{location.Lake, "lake", location.Local, "lake"},
+		{location.Lake, "C:/lake", location.Local, "C:/lake"}, // a Windows drive, not a scheme
+		{location.Lake, "./s3://x", location.Local, "./s3://x"},
+		{location.Source, "export", location.Local, "export"},
+		{location.Lake, "https://acct.blob.core.windows.net/lake/entra?sv=1&sig=c2VjcmV0", location.Azure, "https://acct.blob.core.windows.net/lake/entra"},
+		{location.Lake, "abfss://lake@acct.dfs.core.windows.net/x", location.Azure, "https://acct.blob.core.windows.net/lake/x"},
+		{location.Lake, "HTTP://127.0.0.1:10000/devstoreaccount1/lake", location.Azure, "http://127.0.0.1:10000/devstoreaccount1/lake"},
+		{location.Source, "https://acct.blob.core.windows.net", location.Azure, "https://acct.blob.core.windows.net/"},
+		{location.Source, "https://acct.blob.core.windows.net/insights-logs-signinlogs", location.Azure, "https://acct.blob.core.windows.net/insights-logs-signinlogs"},
+	} {
+		loc, err := location.Parse(tc.role, tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if loc.Kind != tc.kind || loc.String() != tc.str {
+			t.Errorf("Parse(%q) = %v %q, want %v %q", tc.in, loc.Kind, loc.String(), tc.kind, tc.str)
+		}
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		role location.Role
+		in   string
+		is   error
+		want string // in the message
+	}{
+		{location.Lake, "s3://bucket/lake", location.ErrUnsupported, "scheme s3:// is not supported; use a local folder, or https://<account>.blob.core.windows.net/<container>"},
+		{location.Source, "gs://bucket/export", location.ErrUnsupported, "use a local folder laid out as <container>/<blob path>"},
+		{location.Lake, "azblob://lake", location.ErrUnsupported, "azblob://"},
+		{location.Lake, "file:///srv/lake", location.ErrUnsupported, "file://"},
+		{location.Lake, "S3://bucket?sig=c2VjcmV0", location.ErrUnsupported, "s3://"},
+		{location.Lake, "https:/acct.blob.core.windows.net/lake", location.ErrBadURL, "want https://"},
+		{location.Lake, "https://", location.ErrBadURL, "no host"},
+		{location.Lake, "https://acct.blob.core.windows.net", location.ErrBadURL, "a lake URL names a container"},
+		{location.Source, "https://acct.blob.core.windows.net/cont/folder", location.ErrBadURL, "not a folder inside one"},
+		{location.Lake, "https://acct.blob.core.windows.net/Bad_Name", location.ErrBadURL, "not a container name"},
+		{location.Lake, "", nil, "empty"},
+	} {
+		_, err := location.Parse(tc.role, tc.in)
+		if err == nil {
+			t.Errorf("Parse(%q) accepted it", tc.in)
+			continue
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("Parse(%q) = %v, want %v", tc.in, err, tc.is)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %q, want it to say %q", tc.in, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "c2VjcmV0") {
+			t.Errorf("Parse(%q): error %q holds the query", tc.in, err)
+		}
+	}
+}
