@@ -217,6 +217,18 @@ func checkCommand(args []string, envNames []string) (cmdLine, error) {
 	return c, nil
 }
 
+// helpSize reads a size default as --help shows it: bytes, or a whole
+// number of KiB, MiB or GiB (8MiB).
+func helpSize(v string) (int64, error) {
+	for i, unit := range []string{"KiB", "MiB", "GiB"} {
+		if n, ok := strings.CutSuffix(v, unit); ok {
+			m, err := strconv.ParseInt(n, 10, 64)
+			return m << (10 * (i + 1)), err
+		}
+	}
+	return strconv.ParseInt(strings.TrimSuffix(v, "B"), 10, 64)
+}
+
 // metricsAddrPort returns the port of --metrics-addr, which must listen on
 // every interface so that Prometheus and the kubelet reach it.
 func metricsAddrPort(c cmdLine, env map[string]string) (int, error) {
@@ -369,7 +381,7 @@ func TestComposeStack(t *testing.T) {
 	var natsMax int64
 	if h, err := entralakeHelp([]string{"nats-server"}); err != nil {
 		t.Fatal(err)
-	} else if natsMax, err = strconv.ParseInt(h.flags["max-payload"].value, 10, 64); err != nil {
+	} else if natsMax, err = helpSize(h.flags["max-payload"].value); err != nil {
 		t.Fatalf("entralake nats-server --max-payload default: %v", err)
 	}
 
@@ -1188,7 +1200,7 @@ func TestK8sManifests(t *testing.T) {
 	// NATS: the configuration the StatefulSet mounts.
 	if h, err := entralakeHelp([]string{"nats-server"}); err != nil {
 		t.Error(err)
-	} else if natsMax, err := strconv.ParseInt(h.flags["max-payload"].value, 10, 64); err != nil {
+	} else if natsMax, err := helpSize(h.flags["max-payload"].value); err != nil {
 		t.Errorf("entralake nats-server --max-payload default: %v", err)
 	} else {
 		checkK8sNATS(t, byKind["StatefulSet"], find, natsMax)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -19,8 +20,9 @@ import (
 
 // CLI is the command tree.
 type CLI struct {
-	Log         LogFlags `embed:""`
-	MemoryLimit int64    `help:"Soft limit of the Go heap in bytes: the garbage collector works harder near it, keeping the process small (0: none; GOMEMLIMIT, when set, wins)." default:"419430400"`
+	Log         LogFlags         `embed:""`
+	MemoryLimit Size             `help:"Soft limit of the Go heap: the garbage collector works harder near it, keeping the process small (0: none; GOMEMLIMIT, when set, wins)." default:"400MiB"`
+	Version     kong.VersionFlag `help:"Print the version (module version, commit) and exit." env:"-"`
 
 	Run        RunCmd        `cmd:"" help:"Run lister, parsers and writer in one process (embedded JetStream by default)."`
 	Lister     ListerCmd     `cmd:"" help:"Run the lister stage alone: publish tasks for new blob bytes."`
@@ -33,6 +35,7 @@ type CLI struct {
 	Compact    CompactCmd    `cmd:"" name:"compact" help:"Merge the small Parquet files of closed hours (or days) into large ones, atomically."`
 	Dlq        DlqCmd        `cmd:"" name:"dlq" help:"List or retry dead letters (tasks and batches that failed every try)."`
 	Status     StatusCmd     `cmd:"" help:"Show queues, dead letters and, per category, the lake's newest event time and lag."`
+	Help       HelpCmd       `cmd:"" help:"Show the help of a command: 'entralake help run' is 'entralake run --help'."`
 }
 
 const description = `entralake turns the Microsoft Entra ID (Azure AD) audit and sign-in logs that
@@ -69,7 +72,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		kong.Name("entralake"),
 		kong.Description(description),
 		kong.DefaultEnvars("ENTRALAKE"),
-		kong.UsageOnError(),
+		kong.Vars{"version": version()},
+		kong.Resolvers(renamedEnvs()),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code; panic(exitPanic{}) }),
@@ -90,11 +94,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}()
 		kctx, err := parser.Parse(args)
 		if err != nil {
-			parser.FatalIfErrorf(err)
+			usageError(stderr, err)
 			return ExitUsage
 		}
 		if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-			debug.SetMemoryLimit(c.MemoryLimit)
+			debug.SetMemoryLimit(int64(c.MemoryLimit))
 		}
 		log, err := c.Log.logger(stderr)
 		if err != nil {
@@ -104,7 +108,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := notifySignals(stderr)
 		defer stop()
 		env := &Env{Ctx: ctx, Log: log, Stdout: stdout, Stderr: stderr}
-		return exitCode(ctx, kctx.Run(env), stderr)
+		err = kctx.Run(env)
+		var pe *kong.ParseError
+		if errors.As(err, &pe) { // entralake help <unknown command>
+			usageError(stderr, err)
+			return ExitUsage
+		}
+		return exitCode(ctx, err, stderr)
 	}()
 	return code
 }
@@ -230,3 +240,90 @@ func hasFailure(err error) bool {
 var errInterrupted = errors.New("interrupted")
 
 type exitPanic struct{}
+
+// usageError prints a usage error as one line with a hint:
+//
+//	entralake: error: --poll-interval 0s: must be more than 0; see 'entralake run --help'
+//
+// A flag's own check (flagError) is printed without kong's prefix (the
+// command's name, which the hint already gives).
+func usageError(w io.Writer, err error) {
+	msg := err.Error()
+	var fe *flagError
+	if errors.As(err, &fe) {
+		msg = fe.Error()
+	}
+	hint := "entralake --help"
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		if cmd := commandPath(pe.Context.Selected()); cmd != "" {
+			hint = "entralake " + cmd + " --help"
+		}
+	}
+	fmt.Fprintf(w, "entralake: error: %s; see '%s'\n", strings.Join(strings.Fields(msg), " "), hint)
+}
+
+// commandPath returns the command a node belongs to ("run", "dlq retry"),
+// or "" for none.
+func commandPath(n *kong.Node) string {
+	for n != nil && n.Type != kong.CommandNode {
+		n = n.Parent
+	}
+	if n == nil {
+		return ""
+	}
+	return n.Path()
+}
+
+// HelpCmd prints the help of a command.
+type HelpCmd struct {
+	Command []string `arg:"" optional:"" help:"The command, e.g. run or dlq retry (none: the list of commands)."`
+}
+
+// Run implements the command: it parses "<command> --help", which prints
+// the help and exits.
+func (h *HelpCmd) Run(kctx *kong.Context) error {
+	_, err := kctx.Kong.Parse(append(slices.Clone(h.Command), "--help"))
+	return err
+}
+
+// version describes this build (--version).
+func version() string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(bi)
+}
+
+// versionOf describes a build from its build information: the module
+// version, the VCS commit and time (and whether the tree had uncommitted
+// changes), and the Go version. The go command records the commit when it
+// builds inside a git clone (not with -buildvcs=false, nor in a git
+// worktree, whose .git is a file).
+func versionOf(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "entralake (no build information)"
+	}
+	v := "entralake " + bi.Main.Version
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" {
+		v += ", commit " + rev
+		if at != "" {
+			v += " of " + at
+		}
+		if modified == "true" {
+			v += " with uncommitted changes"
+		}
+	} else {
+		v += ", commit unknown (built without VCS information)"
+	}
+	return v + ", " + bi.GoVersion
+}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/entralake/entralake/internal/location"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/writer"
@@ -26,9 +27,8 @@ type RunCmd struct {
 	QueueFlags   `embed:""`
 	MetricsFlags `embed:""`
 	Once         bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
-	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake" placeholder:"DIR"`
-	Nats         string `help:"Use this external NATS server instead of the embedded one." placeholder:"URL"`
-	Writers      int    `help:"Batch messages taken at once by the writer." default:"4"`
+	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake"`
+	Nats         string `help:"Use this external NATS server instead of the embedded one (default: embedded)." placeholder:"URL"`
 	ResetState   bool   `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved."`
 }
 
@@ -175,7 +175,7 @@ func (r *RunCmd) Run(env *Env) error {
 		}
 	})
 	writing.Go(func() {
-		if err := runPool(intakeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.Writers, r.QueueFlags, log, report(workers.ConsumerWriters)); err != nil {
+		if err := runPool(intakeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.WriterBatches, r.QueueFlags, log, report(workers.ConsumerWriters)); err != nil {
 			fail(&stageError{stage: workers.ConsumerWriters, err: err})
 		}
 	})
@@ -219,7 +219,7 @@ func (r *RunCmd) Run(env *Env) error {
 	}
 
 	if !r.Once {
-		log.Info("watching the source", "source", safeLocation(r.Source), "lake", safeLocation(r.Lake), "every", r.PollInterval)
+		log.Info("watching the source", "source", safeLocation(location.Source, r.Source), "lake", safeLocation(location.Lake, r.Lake), "every", r.PollInterval)
 		err := l.Run(runCtx, r.PollInterval)
 		released := shutdown()
 		if f := failure(); f != nil {
@@ -369,7 +369,10 @@ func (lc *ListerCmd) Run(env *Env) error {
 		return err
 	}
 	if lc.Once {
-		from, to, _ := lc.rangeHours()
+		from, to, err := lc.rangeHours()
+		if err != nil {
+			return err
+		}
 		if err := l.Pass(env.Ctx, from, to); err != nil {
 			return err
 		}
@@ -440,7 +443,6 @@ type WriterCmd struct {
 	NatsFlags    `embed:""`
 	QueueFlags   `embed:""`
 	MetricsFlags `embed:""`
-	Batches      int  `help:"Batch messages taken at once." default:"4"`
 	ResetState   bool `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved. Stop every other stage of the deployment first."`
 }
 
@@ -496,7 +498,7 @@ func (wc *WriterCmd) Run(env *Env) error {
 	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(env.Ctx))
 	var settling sync.WaitGroup
 	settling.Go(func() { settleAfterWrites(settleCtx, m, w, env.Log) })
-	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.Batches, wc.QueueFlags, env.Log,
+	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.WriterBatches, wc.QueueFlags, env.Log,
 		workers.WithReport(func(o workers.Outcome, err error) { h.note(workers.ConsumerWriters, o, err) }))
 	// The pool took its last batch: stop ticking, write what is buffered
 	// (within --shutdown-timeout), give back the rest.
@@ -514,9 +516,9 @@ func (wc *WriterCmd) Run(env *Env) error {
 
 // NatsServerCmd runs the embedded server.
 type NatsServerCmd struct {
-	Listen     string `help:"Address to listen on." default:"127.0.0.1:4222" placeholder:"HOST:PORT"`
-	DataDir    string `help:"Folder for JetStream's state." default:".entralake/jetstream" placeholder:"DIR"`
-	MaxPayload int32  `help:"Largest message in bytes." default:"8388608"`
+	Listen     string `help:"Address to listen on, HOST:PORT." default:"127.0.0.1:4222"`
+	DataDir    string `help:"Folder for JetStream's state." default:".entralake/jetstream"`
+	MaxPayload Size   `help:"Largest message, 1MiB to 64MiB (batches split to fit)." default:"8MiB"`
 	SyncAlways bool   `help:"fsync every JetStream write (survives power loss, slower)."`
 }
 
@@ -539,7 +541,7 @@ func (n *NatsServerCmd) Run(env *Env) error {
 	if err != nil {
 		return fmt.Errorf("--listen: port %q: %w", port, err)
 	}
-	s, err := workers.StartServer(workers.ServerConfig{Dir: n.DataDir, Host: host, Port: p, MaxPayload: n.MaxPayload, SyncAlways: n.SyncAlways})
+	s, err := workers.StartServer(workers.ServerConfig{Dir: n.DataDir, Host: host, Port: p, MaxPayload: int32(n.MaxPayload), SyncAlways: n.SyncAlways})
 	if err != nil {
 		return err
 	}

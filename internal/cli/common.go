@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/entralake/entralake/internal/location"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/parser"
@@ -61,7 +62,7 @@ func isTerminal(w io.Writer) bool {
 
 // NatsFlags say where JetStream is.
 type NatsFlags struct {
-	Nats string `help:"NATS server URL, e.g. nats://127.0.0.1:4222." default:"nats://127.0.0.1:4222" placeholder:"URL"`
+	Nats string `help:"NATS server URL." default:"nats://127.0.0.1:4222"`
 }
 
 // QueueFlags tune the streams and consumers; give every process of one
@@ -88,17 +89,17 @@ func (q QueueFlags) poolOptions() []workers.Option {
 // SourceFlags locate the export.
 type SourceFlags struct {
 	Source      string   `help:"Export to read: a local folder laid out as <container>/<blob path> (what 'az storage blob download-batch' writes), or an Azure URL https://<account>.blob.core.windows.net[/<container>] (credentials: see README, Reading from Azure)." required:"" placeholder:"DIR|URL"`
-	Containers  []string `help:"Containers to read (default: every insights-logs-* container)." placeholder:"NAME,..."`
+	Containers  []string `help:"Containers to read (default: every insights-logs-* container)." placeholder:"NAME"`
 	SourceID    string   `help:"Id of this source, stored in p_source_id (default: the source location)." placeholder:"ID"`
-	SourceLabel string   `help:"Label of this source, stored in p_source_label." placeholder:"LABEL"`
+	SourceLabel string   `help:"Label of this source, stored in p_source_label (default: empty)." placeholder:"LABEL"`
 }
 
 func (s SourceFlags) id() string {
 	if s.SourceID != "" {
 		return s.SourceID
 	}
-	if id, ok := azureSourceID(s.Source); ok {
-		return id
+	if loc, err := location.Parse(location.Source, s.Source); err == nil && loc.Kind != location.Local {
+		return loc.String() // without its query, which may be a SAS
 	}
 	if abs, err := filepath.Abs(s.Source); err == nil {
 		return "file://" + abs
@@ -108,43 +109,18 @@ func (s SourceFlags) id() string {
 
 // ListerFlags configure listing.
 type ListerFlags struct {
-	From         string        `help:"First hour to read, UTC (e.g. 2025-04-01T00); default: the oldest." placeholder:"HOUR"`
-	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23); default: the newest." placeholder:"HOUR"`
+	From         string        `help:"First hour to read, UTC (e.g. 2025-04-01T00; a date alone, 2025-04-01, is its hour 00); default: the oldest." placeholder:"HOUR"`
+	To           string        `help:"Last hour to read, UTC, inclusive (e.g. 2025-04-30T23; a date alone, 2025-04-30, reads that whole day: through hour 23); default: the newest." placeholder:"HOUR"`
 	PollInterval time.Duration `help:"How often watch mode lists recent hours again." default:"1m"`
 	Recent       time.Duration `help:"How far back blobs may still grow and are listed again in watch mode." default:"48h"`
 	FinalAfter   time.Duration `help:"A blob whose hour is older than --recent (or whose path has no hour) is final once it has not changed for this long: its last line is then read even without a newline. Until then an unfinished last line waits for the rest of it (a blob may still be appended to, or copied). 0: the last change does not count." default:"5m"`
-	TaskSize     int64         `help:"Cut the new bytes of a blob into tasks of about this many bytes (each cut moves to a record boundary), so that parser processes share a big blob. Worth it when parsers are the bottleneck (e.g. 64 MiB with parser processes on several machines); in one process on a few cores the writer is, and cutting only adds files and memory. 0: one task per blob." default:"0" placeholder:"BYTES"`
-}
-
-func parseHour(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{"2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Hour), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an hour like 2025-04-01T00", s)
-}
-
-func (f ListerFlags) rangeHours() (from, to time.Time, err error) {
-	if from, err = parseHour(f.From); err != nil {
-		return from, to, fmt.Errorf("--from: %w", err)
-	}
-	if to, err = parseHour(f.To); err != nil {
-		return from, to, fmt.Errorf("--to: %w", err)
-	}
-	if !from.IsZero() && !to.IsZero() && to.Before(from) {
-		return from, to, fmt.Errorf("--to %s is before --from %s", f.To, f.From)
-	}
-	return from, to, nil
+	TaskSize     Size          `help:"Cut the new bytes of a blob into tasks of about this size (each cut moves to a record boundary), so that parser processes share a big blob. Worth it when parsers are the bottleneck (e.g. 64MiB with parser processes on several machines); in one process on a few cores the writer is, and cutting only adds files and memory. 0: one task per blob." default:"0"`
 }
 
 // ParserFlags configure parsing.
 type ParserFlags struct {
-	Parsers       int    `help:"Tasks parsed at once in this process (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
-	MaxRecordSize int    `help:"Largest line or document held in memory, in bytes; a longer one is quarantined." default:"16777216"`
+	Parsers       int    `help:"Tasks parsed at once in this process (0: GOMAXPROCS, the CPUs or the container's CPU limit)." default:"0"`
+	MaxRecordSize Size   `help:"Largest line or document held in memory; a longer one is quarantined." default:"16MiB"`
 	BatchRows     int    `help:"Rows per batch sent from parser to writer." default:"16384"`
 	Partition     string `help:"Folders of the table: hour (category=/date=/hour=) or day (category=/date=: 24 times fewer, bigger files, for tenants whose hourly files would be small: under about 200 MB of JSON per category and hour, hourly Parquet files stay under 10 MB). Every parser of a lake must use the same, and 'ddl --partition' must match." default:"hour" enum:"hour,day"`
 }
@@ -158,15 +134,16 @@ func (f ParserFlags) concurrency() int {
 
 // WriterFlags configure the lake.
 type WriterFlags struct {
-	Lake         string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
-	RollSize     int64         `help:"Close a Parquet file when its buffered Arrow data reaches this many bytes (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"100663296"`
-	RollRows     int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
-	RollAge      time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
-	MaxBuffered  int64         `help:"Memory of the batches buffered over all open files; past it the largest file is closed early (default: 192 MiB; 160 MiB for 'run --partition day', whose files stay open across blobs)." placeholder:"BYTES"`
-	ZstdLevel    int           `help:"Zstandard level of Parquet pages." default:"3"`
-	ParquetDelta bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
-	WriterFiles  int           `help:"Parquet files encoded at once (default: GOMAXPROCS: the CPUs, or the container's CPU limit)." placeholder:"N"`
-	JoinLake     bool          `help:"Write into a lake that another JetStream state (another data dir or NATS server) already wrote, e.g. a second export into one lake. Without it a writer refuses such a lake: its state has not read what the other read, and would write those rows again."`
+	Lake          string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
+	RollSize      Size          `help:"Close a Parquet file when its buffered Arrow data reaches this size (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"96MiB"`
+	RollRows      int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
+	RollAge       time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
+	MaxBuffered   Size          `help:"Memory of the batches buffered over all open files; past it the largest file is closed early (0: 192MiB, or 160MiB for 'run --partition day', whose files stay open across blobs)." default:"0"`
+	ZstdLevel     int           `help:"Zstandard level of Parquet pages, 1 (fastest) to 22 (smallest)." default:"3"`
+	ParquetDelta  bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
+	WriterFiles   int           `help:"Parquet files encoded at once (0: GOMAXPROCS, the CPUs or the container's CPU limit)." default:"0"`
+	WriterBatches int           `help:"Batches the writer takes from JetStream at once (each is held until its file is in the lake)." default:"4" aliases:"writers,batches"`
+	JoinLake      bool          `help:"Write into a lake that another JetStream state (another data dir or NATS server) already wrote, e.g. a second export into one lake. Without it a writer refuses such a lake: its state has not read what the other read, and would write those rows again."`
 }
 
 // config is the writer's configuration; idle > 0 closes files after that
@@ -174,7 +151,7 @@ type WriterFlags struct {
 // share of it is in (run --once with hourly partitions: one task is one
 // blob, one hour).
 func (f WriterFlags) config(idle time.Duration, taskEnd bool) writer.Config {
-	return writer.Config{RollBytes: f.RollSize, RollRows: f.RollRows, MaxAge: f.RollAge, MaxBuffered: f.MaxBuffered, IdleFlush: idle, FlushAtTaskEnd: taskEnd,
+	return writer.Config{RollBytes: int64(f.RollSize), RollRows: f.RollRows, MaxAge: f.RollAge, MaxBuffered: int64(f.MaxBuffered), IdleFlush: idle, FlushAtTaskEnd: taskEnd,
 		Parquet: schema.ParquetConfig{ZstdLevel: f.ZstdLevel, NoDelta: !f.ParquetDelta}, Concurrency: f.WriterFiles}
 }
 
@@ -270,7 +247,7 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	}
 	return parser.NewHandler(parser.HandlerConfig{
 		Tasks:      tasks,
-		Parser:     parser.Config{LogType: lt, MaxRecordSize: f.MaxRecordSize, BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
+		Parser:     parser.Config{LogType: lt, MaxRecordSize: int(f.MaxRecordSize), BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(c.nc.MaxPayload()),
 	}, src, c.js, log)
@@ -300,7 +277,7 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, log *
 		return nil, err
 	}
 	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
-		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: lf.TaskSize}, src, settler.off, c.js, log), nil
+		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: int64(lf.TaskSize)}, src, settler.off, c.js, log), nil
 }
 
 // newWriter returns the writer stage; with idle > 0 (run --once) it closes
@@ -316,7 +293,7 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, state string, idle 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := (lakeCheck{state: state, lake: safeLocation(wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
+	if err := (lakeCheck{state: state, lake: safeLocation(location.Lake, wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
 		return nil, nil, err
 	}
 	ledger, err := workers.NewLedger(ctx, c.js)

@@ -12,12 +12,12 @@ import (
 
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
-	Lake       string `help:"Lake folder." required:"" placeholder:"DIR"`
+	Lake       string `help:"Lake folder (compact works only on a local lake: it renames files in place)." required:"" placeholder:"DIR"`
 	Before     string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
-	TargetSize int64  `help:"Size in bytes the merged files aim at." default:"268435456" placeholder:"BYTES"`
-	ZstdLevel  int    `help:"Zstandard level of the merged files." default:"3"`
+	TargetSize Size   `help:"Size the merged files aim at." default:"256MiB"`
+	ZstdLevel  int    `help:"Zstandard level of the merged files, 1 (fastest) to 22 (smallest)." default:"3"`
 	Nats       string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
-	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake" placeholder:"DIR"`
+	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake"`
 	QueueFlags `embed:""`
 }
 
@@ -47,9 +47,13 @@ Examples:
 // Run implements the command.
 func (c *CompactCmd) Run(env *Env) error {
 	ctx, log := env.Ctx, env.Log
+	lake, err := localLake("compact", c.Lake)
+	if err != nil {
+		return err
+	}
 	before := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
 	if c.Before != "" {
-		t, err := parseHour(c.Before)
+		t, err := parseHour(c.Before, false)
 		if err != nil {
 			return fmt.Errorf("--before: %w", err)
 		}
@@ -78,8 +82,8 @@ func (c *CompactCmd) Run(env *Env) error {
 		return err
 	}
 	comp, err := compact.New(compact.Config{
-		Lake: c.Lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
-		TargetSize: c.TargetSize, Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel}, Log: log,
+		Lake: lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
+		TargetSize: int64(c.TargetSize), Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel}, Log: log,
 	}, ledger)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 // DdlCmd prints the statements that register the lake in an engine.
 type DdlCmd struct {
 	Engine    string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
-	Lake      string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake" placeholder:"URL"`
+	Lake      string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake"`
 	Partition string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
 	Table     string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: azure_audit)." placeholder:"NAME"`
 }

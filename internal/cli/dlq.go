@@ -16,7 +16,7 @@ import (
 // embedded one's state folder (that of a running `run`, or one at rest).
 type StateFlags struct {
 	Nats    string `help:"NATS server URL of the deployment; default: the NATS server of --data-dir." placeholder:"URL"`
-	DataDir string `help:"State folder of 'entralake run' (used when --nats is not set): while run is running, its NATS server; else an embedded server is started on it." default:".entralake" placeholder:"DIR"`
+	DataDir string `help:"State folder of 'entralake run' (used when --nats is not set): while run is running, its NATS server; else an embedded server is started on it." default:".entralake"`
 }
 
 // open connects to the deployment's JetStream without changing its
@@ -113,15 +113,12 @@ func (d *DlqListCmd) Run(env *Env) error {
 // DlqRetryCmd re-drives dead letters.
 type DlqRetryCmd struct {
 	StateFlags `embed:""`
-	IDs        []uint64 `arg:"" optional:"" help:"Ids of the dead letters to retry (from 'dlq list')."`
+	IDs        []uint64 `arg:"" name:"id" optional:"" help:"Ids of the dead letters to retry (from 'dlq list')."`
 	All        bool     `help:"Retry every dead letter."`
 }
 
 // Run implements the command.
 func (d *DlqRetryCmd) Run(env *Env) error {
-	if d.All == (len(d.IDs) > 0) {
-		return errors.New("give dead-letter ids or --all (not both)")
-	}
 	c, done, err := d.open(env, "entralake-dlq")
 	if err != nil {
 		return err

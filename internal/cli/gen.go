@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,15 +14,15 @@ import (
 
 // GenCmd writes a synthetic export for benchmarks and tests.
 type GenCmd struct {
-	Records    int64    `help:"Records to write, over all categories." placeholder:"N"`
-	MB         float64  `name:"mb" help:"Write about this many megabytes (10^6 bytes) instead of --records." placeholder:"MB"`
+	Records    int64    `help:"Records to write, over all categories (or give --mb)." default:"0"`
+	MB         float64  `name:"mb" help:"Write about this many megabytes (10^6 bytes) instead of --records." default:"0"`
 	Out        string   `help:"Export folder to write: <out>/insights-logs-<category>/tenantId=<guid>/y=/m=/d=/h=/m=00/PT1H.json." required:"" placeholder:"DIR"`
 	Seed       uint64   `help:"Seed: the same seed and flags always give the same bytes." default:"1"`
 	Categories []string `help:"Categories to write, e.g. SignInLogs,AuditLogs (default: all)." placeholder:"NAME,..."`
-	Start      string   `help:"First hour of the records, UTC." default:"2025-04-11T00" placeholder:"HOUR"`
+	Start      string   `help:"First hour of the records, UTC." default:"2025-04-11T00"`
 	Hours      int      `help:"Hours the records spread over: one blob per category per hour." default:"24"`
 	Users      int      `help:"Users of the simulated tenant." default:"3000"`
-	Jobs       int      `help:"Blobs written at once (default: number of CPUs)." placeholder:"N"`
+	Jobs       int      `help:"Blobs written at once (0: the number of CPUs)." default:"0"`
 }
 
 // Help is shown by `entralake gen --help`.
@@ -51,10 +50,7 @@ Examples:
 // Run implements the command.
 func (g *GenCmd) Run(env *Env) error {
 	start := time.Now()
-	if (g.Records > 0) == (g.MB > 0) {
-		return errors.New("gen: give either --records or --mb")
-	}
-	first, err := parseHour(g.Start)
+	first, err := parseHour(g.Start, false)
 	if err != nil {
 		return fmt.Errorf("--start: %w", err)
 	}

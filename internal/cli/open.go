@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/entralake/entralake/internal/location"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
@@ -33,28 +34,36 @@ func azureAuth() azsource.Auth { return azsource.AuthFromEnv() }
 // openSource opens --source: a local export folder, or the URL of an Azure
 // storage account (every insights-logs-* container) or of one container.
 func openSource(ctx context.Context, f SourceFlags) (Source, error) {
-	if azsource.IsURL(f.Source) {
-		src, err := azsource.Open(azsource.Config{URL: f.Source, Auth: azureAuth(), Containers: f.Containers})
+	loc, err := location.Parse(location.Source, f.Source)
+	if err != nil {
+		return nil, fmt.Errorf("--source: %w", err)
+	}
+	if loc.Kind == location.Azure {
+		src, err := azsource.Open(azsource.Config{URL: loc.URL, Auth: azureAuth(), Containers: f.Containers})
 		if err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
 		return src, nil
 	}
-	info, err := os.Stat(f.Source)
+	info, err := os.Stat(loc.Path)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, fmt.Errorf("source %s is not a folder", f.Source)
+		return nil, fmt.Errorf("source %s is not a folder", loc.Path)
 	}
-	return local.Dir{Root: f.Source, Only: f.Containers}, nil
+	return local.Dir{Root: loc.Path, Only: f.Containers}, nil
 }
 
 // openLake opens --lake: a local folder, or the URL of a container (and
 // folder) in Azure Blob Storage or ADLS Gen2.
 func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error) {
-	if azsource.IsURL(f.Lake) {
-		lake, err := azlake.Open(ctx, azlake.Config{URL: f.Lake, Auth: azureAuth()})
+	loc, err := location.Parse(location.Lake, f.Lake)
+	if err != nil {
+		return nil, fmt.Errorf("--lake: %w", err)
+	}
+	if loc.Kind == location.Azure {
+		lake, err := azlake.Open(ctx, azlake.Config{URL: loc.URL, Auth: azureAuth()})
 		if err != nil {
 			return nil, fmt.Errorf("lake: %w", err)
 		}
@@ -64,7 +73,7 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 		log.Info("lake in Azure Blob Storage", "url", lake.String(), "auth", lake.Account().Method())
 		return lake, nil
 	}
-	lake := writer.DirLake{Root: f.Lake}
+	lake := writer.DirLake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
 		return nil, err
 	}
@@ -104,27 +113,41 @@ func checkSource(ctx context.Context, src Source) error {
 	return nil
 }
 
-// azureSourceID returns the source id of an Azure URL: the URL without its
-// query, which may be a SAS.
-func azureSourceID(s string) (string, bool) {
-	if !azsource.IsURL(s) {
-		return "", false
+// checkLocation is the Validate of a --source or --lake flag: a value that
+// names no usable location is refused while the flags are parsed, before
+// anything (the data dir, a lake folder) is created.
+func checkLocation(flag string, r location.Role, s string) error {
+	if s == "" {
+		return nil // required flags are kong's
 	}
-	loc, err := azsource.ParseURL(s)
-	if err != nil {
-		return "", false
+	if _, err := location.Parse(r, s); err != nil {
+		return &flagError{flag: flag, problem: err.Error()}
 	}
-	return loc.String(), true
+	return nil
 }
 
-// safeLocation returns a --source or --lake value fit for logs: an Azure
-// URL loses its query.
-func safeLocation(s string) string {
-	if id, ok := azureSourceID(s); ok {
-		return id
+// localLake returns the folder of a --lake value that must be local:
+// cmd reads the lake's files directly.
+func localLake(cmd, s string) (string, error) {
+	loc, err := location.Parse(location.Lake, s)
+	if err != nil {
+		return "", &flagError{flag: "lake", problem: err.Error()}
 	}
-	if azsource.IsURL(s) {
-		return "(unparsable URL)"
+	if loc.Kind != location.Local {
+		return "", &flagError{flag: "lake", value: loc, problem: fmt.Sprintf("%s works only on a local lake folder, not on %s", cmd, loc.Kind)}
 	}
-	return s
+	return loc.Path, nil
+}
+
+// safeLocation returns a --source or --lake value fit for logs: a URL
+// loses its query.
+func safeLocation(r location.Role, s string) string {
+	loc, err := location.Parse(r, s)
+	if err != nil {
+		if location.Scheme(s) != "" {
+			return "(unparsable URL)"
+		}
+		return s
+	}
+	return loc.String()
 }

@@ -42,20 +42,6 @@ func (l Location) String() string {
 	return s
 }
 
-// IsURL reports whether s is a URL that ParseURL takes, rather than a
-// local path.
-func IsURL(s string) bool {
-	scheme, _, ok := strings.Cut(s, "://")
-	if !ok {
-		return false
-	}
-	switch strings.ToLower(scheme) {
-	case "http", "https", "abfs", "abfss":
-		return true
-	}
-	return false
-}
-
 // containerRE matches container names (plus the special $root and $logs).
 var containerRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}|\$root|\$logs)$`)
 

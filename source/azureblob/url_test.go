@@ -60,17 +60,6 @@ func TestParseURLErrorsHideSecrets(t *testing.T) {
 	}
 }
 
-func TestIsURL(t *testing.T) {
-	for in, want := range map[string]bool{
-		"https://a.blob.core.windows.net": true, "HTTP://127.0.0.1:1/a": true, "abfss://c@a.dfs.core.windows.net": true,
-		"./export": false, "/data/export": false, "C:\\export": false, "export": false,
-	} {
-		if got := azureblob.IsURL(in); got != want {
-			t.Errorf("IsURL(%q)=%t, want %t", in, got, want)
-		}
-	}
-}
-
 func TestConnectChoosesCredential(t *testing.T) {
 	loc := func(s string) azureblob.Location {
 		l, err := azureblob.ParseURL(s)
