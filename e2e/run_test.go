@@ -149,8 +149,8 @@ func TestRunOnceCorpus(t *testing.T) {
 }
 
 // corpusExport lays the real corpus out as an export, one blob per file with
-// its bytes unchanged, and returns its folder; it skips the test when the
-// corpus is absent.
+// its bytes unchanged, and returns its folder; without the corpus it skips
+// the test, or fails it under CI (see corpusAbsent).
 func corpusExport(t *testing.T) string {
 	t.Helper()
 	corpus := absPath(t, corpusDir)
@@ -159,7 +159,7 @@ func corpusExport(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Skipf("corpus %s is absent (no *.json): it lives next to the repository, in shared/corpus", corpus)
+		corpusAbsent(t, corpus)
 	}
 	src := t.TempDir()
 	seen := map[string]string{}
@@ -194,6 +194,20 @@ func corpusExport(t *testing.T) string {
 		}
 	}
 	return src
+}
+
+// corpusAbsent ends a test that needs the real corpus, which is absent:
+// a failure when CI=true (CI has the corpus beside the clone, so its absence
+// is a broken set-up), a skip elsewhere. scripts/test.sh prints a line
+// about the skip, since go test shows skips only with -v.
+func corpusAbsent(t testing.TB, corpus string) {
+	t.Helper()
+	const where = "it lives next to the repository, in shared/corpus"
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("corpus %s is absent (no *.json) and CI=true: the corpus tests must run in CI; %s", corpus, where)
+		return
+	}
+	t.Skipf("corpus %s is absent (no *.json): %s", corpus, where)
 }
 
 // corpusFileFacts returns the category and the tenant (lower case) named
