@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -197,5 +198,58 @@ func TestDayPartitions(t *testing.T) {
 	}
 	if got := queryInt(t, db, "SELECT count(*) FROM hourly"); got != int64(testdataGood) {
 		t.Errorf("hourly rows = %d, want %d", got, testdataGood)
+	}
+}
+
+// TestDuckDBDDLCleanLakes runs the DuckDB DDL on lakes without quarantine
+// files (the normal case: nothing was quarantined) and without any row (an
+// export with no record): every statement must run and the views must
+// count what the lake holds, zero included. Before, read_parquet refused
+// the quarantine glob that matched no file, and the script failed. The
+// table folders exist too, for engines that register a table on a folder
+// (Trino's external_location refuses a missing one).
+func TestDuckDBDDLCleanLakes(t *testing.T) {
+	clean := t.TempDir()
+	runEntralake(t, "gen", "--records", "40", "--hours", "1", "--categories", "SignInLogs,AuditLogs", "--out", clean)
+	empty := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(empty, "insights-logs-signinlogs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, src  string
+		rows       int64
+		partitions string
+	}{
+		{"no quarantine", clean, 40, "hour"},
+		{"no quarantine, by day", clean, 40, "day"},
+		{"no rows", empty, 0, "hour"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lake := t.TempDir()
+			runEntralake(t, "run", "--source", tc.src, "--lake", lake, "--data-dir", t.TempDir(), "--once", "--partition", tc.partitions)
+			if n := len(parquetFiles(t, filepath.Join(lake, quarantineDir))); n != 0 {
+				t.Fatalf("the lake has %d quarantine files: not the case under test", n)
+			}
+			for _, dir := range []string{tableDir, quarantineDir} {
+				if fi, err := os.Stat(filepath.Join(lake, dir)); err != nil || !fi.IsDir() {
+					t.Errorf("table folder %s: %v", dir, err)
+				}
+			}
+			ddl, _ := runEntralake(t, "ddl", "--engine", "duckdb", "--lake", lake, "--partition", tc.partitions)
+			db := openDuckDB(t)
+			if _, err := db.ExecContext(t.Context(), ddl); err != nil {
+				t.Fatalf("run ddl: %v", err)
+			}
+			if got := queryInt(t, db, "SELECT count(*) FROM azure_audit"); got != tc.rows {
+				t.Errorf("rows in azure_audit = %d, want %d", got, tc.rows)
+			}
+			if got := queryInt(t, db, "SELECT count(*) FROM azure_audit_quarantine"); got != 0 {
+				t.Errorf("rows in azure_audit_quarantine = %d, want 0", got)
+			}
+			// The empty files add no partition value either.
+			if got := queryInt(t, db, "SELECT count(*) FROM azure_audit WHERE date = DATE '1970-01-01'"); got != 0 {
+				t.Errorf("rows on 1970-01-01 = %d", got)
+			}
+		})
 	}
 }

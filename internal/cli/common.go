@@ -296,6 +296,15 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, state string, idle 
 	if err := (lakeCheck{state: state, lake: safeLocation(location.Lake, wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
 		return nil, nil, err
 	}
+	lt, err := logType()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Not fatal: the writer reports a lake it cannot write; without these
+	// files only DuckDB views over a table without files fail.
+	if err := writer.WriteEmptyFiles(ctx, lake, schema.EmptyFiles(lt), wf.config(0, false).Parquet); err != nil {
+		log.Warn("could not write the empty files of the tables (DuckDB views need them)", "err", err)
+	}
 	ledger, err := workers.NewLedger(ctx, c.js)
 	if err != nil {
 		return nil, nil, err

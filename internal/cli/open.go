@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/entralake/entralake/internal/fsfault"
 	"github.com/entralake/entralake/internal/location"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
@@ -76,6 +78,18 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 	lake := writer.DirLake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
 		return nil, err
+	}
+	lt, err := logType()
+	if err != nil {
+		return nil, err
+	}
+	// The table folders exist from the start: engines that register a
+	// table on a folder (Trino's external_location, sync_partition_metadata)
+	// refuse one that does not exist, the quarantine table's on a clean lake.
+	for _, table := range []string{lt.Table(), lt.QuarantineTable()} {
+		if err := os.MkdirAll(filepath.Join(loc.Path, table), 0o755); err != nil {
+			return nil, fmt.Errorf("lake: %w", fsfault.Classify(err))
+		}
 	}
 	if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
 		log.Info("removed temporary files of crashed writers", "files", n)

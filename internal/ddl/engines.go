@@ -82,8 +82,10 @@ func duckdb() *dialect {
 			"name the exact types; DuckDB drops a cast whose type already matches, so",
 			"they cost nothing and keep projection and filter pushdown. The glob names",
 			"the partition folders, so hidden folders (.hour=...) are never read.",
-			"read_parquet fails when a table has no file yet: create the quarantine",
-			"view once the lake has one.")
+			"It starts with <table>* to take in <table>.empty/, where writers keep a",
+			"Parquet file with the table's columns and no row: read_parquet refuses",
+			"a glob that matches no file, so without it a table with no file yet",
+			"(the quarantine table of a clean lake) could not have a view.")
 	}
 	d.table = func(b *strings.Builder, t table, lake string) error {
 		var sel []string
@@ -98,7 +100,7 @@ func duckdb() *dialect {
 			}
 			sel = append(sel, "CAST("+q(c.name)+" AS "+typ+") AS "+q(c.name))
 		}
-		glob := lake + "/" + t.dir + "/"
+		glob := lake + "/" + t.dir + "*/" // <table>*: with <table>.empty (schema.EmptySuffix)
 		var types []string
 		for _, p := range t.parts {
 			glob += p + "=*/"
