@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/entralake/entralake/internal/ddl"
+	"github.com/entralake/entralake/internal/location"
 	"github.com/entralake/entralake/schema"
 )
 
@@ -55,9 +56,10 @@ func (c *DdlCmd) Run(env *Env) error {
 
 // ddlLake turns a local folder into what the engine reads: an absolute path
 // for DuckDB (the DDL may run elsewhere than here), a file:// URL for Spark
-// and Trino. URLs and stages are kept as they are.
+// and Trino. URLs (any scheme: the engine reads the lake, with its own
+// file systems) and stages are kept as they are.
 func ddlLake(e ddl.Engine, lake string) (string, error) {
-	if strings.Contains(lake, "://") || strings.HasPrefix(lake, "@") {
+	if location.Scheme(lake) != "" || strings.HasPrefix(lake, "@") {
 		return lake, nil
 	}
 	switch e {
