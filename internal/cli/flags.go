@@ -145,6 +145,7 @@ func (f ListerFlags) Validate() error {
 		err,
 		positive("poll-interval", f.PollInterval),
 		positive("recent", f.Recent),
+		atLeast("final-after", f.FinalAfter, 0),
 		atLeast("task-size", f.TaskSize, 0),
 	)
 }
@@ -225,11 +226,11 @@ func (c CompactCmd) Validate() error {
 // Validate checks the status flags; status reads the lake's Parquet
 // footers, so the lake must be a local folder.
 func (s StatusCmd) Validate() error {
-	if s.Lake == "" {
-		return nil
+	var err error
+	if s.Lake != "" {
+		_, err = localLake("status --lake", s.Lake)
 	}
-	_, err := localLake("status --lake", s.Lake)
-	return err
+	return firstError(err, positive("timeout", s.Timeout))
 }
 
 // Validate checks the dead-letter ids.
