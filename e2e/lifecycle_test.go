@@ -265,7 +265,9 @@ func genExport(t *testing.T) string {
 // way.
 func waitForFile(t *testing.T, s *started, lake string) {
 	t.Helper()
-	for deadline := time.Now().Add(failTimeout); len(parquetFiles(t, lake)) == 0; {
+	// The main table's folder: not the empty files writers keep beside it
+	// from the start (schema.EmptyFiles).
+	for deadline := time.Now().Add(failTimeout); len(parquetFiles(t, filepath.Join(lake, tableDir))) == 0; {
 		select {
 		case <-s.done:
 			t.Fatalf("the run ended before it wrote a file: %s", s.stderr)
