@@ -1,0 +1,125 @@
+package iceberg
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The table itself says which batches it holds: a new process (a new
+// catalog instance) finds the committed batch ids in the snapshots'
+// summaries; once the snapshots have expired, it finds them in the live
+// files' footers (IndexFooters), so expiry loses nothing.
+func TestCommittedFromSummariesThenFooters(t *testing.T) {
+	ctx := t.Context()
+	lake := filepath.Join(t.TempDir(), "lake")
+	w := openLake(t, Config{Lake: lake})
+	var all []string
+	for i, name := range []string{"a", "b", "c"} {
+		ids := []string{batchID(name + "1"), batchID(name + "2")}
+		all = append(all, ids...)
+		f := File{Rel: relFor(t, w.Main, "SignInLogs", dayOf(10+i), "part-"+name+".parquet"), Batches: ids}
+		writeFile(t, w.Main, f.Rel, auditRows("SignInLogs", dayOf(10+i), 2, name), ids...)
+		if _, err := w.Main.Commit(ctx, []File{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	never := batchID("never")
+	ask := append(slices.Clone(all), never)
+
+	r := openLake(t, Config{Lake: lake}) // another process
+	got, err := r.Main.Committed(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, all) {
+		t.Errorf("committed %v, want %v", got, all)
+	}
+	if got, _ := r.Quarantine.Committed(ctx, all); len(got) != 0 {
+		t.Errorf("quarantine holds %v, want none", got)
+	}
+
+	// Expire every snapshot but the last: the summaries of a and b go.
+	n, err := w.Main.ExpireSnapshots(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("expired %d snapshots, want 2", n)
+	}
+	fresh := openLake(t, Config{Lake: lake}) // a new state on the table
+	got, err = fresh.Main.Committed(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := all[4:]; !slices.Equal(got, want) {
+		t.Errorf("after expiry, from summaries: %v, want %v", got, want)
+	}
+	// r had seen the expired snapshots: it forgets them too.
+	if got, _ := r.Main.Committed(ctx, ask); !slices.Equal(got, all[4:]) {
+		t.Errorf("after expiry, the first reader still knows %v", got)
+	}
+	files, err := fresh.Main.IndexFooters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files != 3 {
+		t.Errorf("read %d footers, want 3", files)
+	}
+	got, err = fresh.Main.Committed(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, all) {
+		t.Errorf("from footers: %v, want %v", got, all)
+	}
+	// And a commit of those batches again adds nothing.
+	dup := File{Rel: relFor(t, fresh.Main, "SignInLogs", dayOf(10), "part-again.parquet"), Batches: all[:2]}
+	writeFile(t, fresh.Main, dup.Rel, auditRows("SignInLogs", dayOf(10), 2, "a"), dup.Batches...)
+	res, err := fresh.Main.Commit(ctx, []File{dup})
+	if err != nil || !res.Duplicate {
+		t.Errorf("commit of batches found in footers: %+v, %v; want a duplicate", res, err)
+	}
+	if rows := scanRowsOnly(t, fresh.Main); len(rows) != 6 {
+		t.Errorf("%d rows, want 6", len(rows))
+	}
+}
+
+// Batch ids take 22 characters each in a summary, and read back whole.
+func TestBatchEncoding(t *testing.T) {
+	var keys []batchKey
+	var ids []string
+	for i := range 1000 {
+		id := batchID(string(rune('a'+i%26)) + string(rune(i)))
+		k, err := parseBatchID(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, ids = append(keys, k), append(ids, id)
+	}
+	v := encodeBatches(keys)
+	if got, want := len(v), 21334; got != want { // ceil(16000*4/3)
+		t.Errorf("1000 ids take %d characters, want %d", got, want)
+	}
+	back := decodeBatches(v)
+	if len(back) != 1000 {
+		t.Fatalf("%d ids read back", len(back))
+	}
+	set := map[batchKey]bool{}
+	for _, k := range back {
+		set[k] = true
+	}
+	for i, k := range keys {
+		if !set[k] {
+			t.Fatalf("id %s lost", ids[i])
+		}
+	}
+	for _, bad := range []string{"", "b1", batchID("x")[:31], "ABCDEF0123456789ABCDEF0123456789", "zz" + batchID("x")[2:]} {
+		if _, err := parseBatchID(bad); err == nil {
+			t.Errorf("batch id %q accepted", bad)
+		}
+	}
+	if decodeBatches("not base64!") != nil || decodeBatches("AAAA") != nil {
+		t.Error("a foreign value decoded to batch ids")
+	}
+}
