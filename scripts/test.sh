@@ -3,7 +3,9 @@
 # with go vet and staticcheck on each module (bench/ too). staticcheck runs
 # through `go run` at a pinned version: nothing to install beforehand.
 # Installs Azurite (the Azure Blob Storage emulator the tests start on a
-# loopback port) into .tools/ first if it is missing.
+# loopback port) into .tools/ first if it is missing, and starts a
+# throwaway PostgreSQL cluster (scripts/postgres.sh) for the Iceberg SQL
+# catalog tests, unless ENTRALAKE_TEST_POSTGRES already names one.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,6 +30,20 @@ export ENTRALAKE_AZURITE_BIN="$AZURITE_BIN"
 # (CI=true) they fail instead.
 if ! compgen -G "../shared/corpus/entra-export/*.json" >/dev/null; then
 	echo "==> note: ../shared/corpus is absent: the e2e tests on the real corpus will be skipped"
+fi
+
+if [[ -z ${ENTRALAKE_TEST_POSTGRES:-} ]]; then
+	if pgdir=$(scripts/postgres.sh start); then
+		trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+		ENTRALAKE_TEST_POSTGRES=$(scripts/postgres.sh url "$pgdir")
+		export ENTRALAKE_TEST_POSTGRES
+		echo "==> PostgreSQL for the catalog tests: $ENTRALAKE_TEST_POSTGRES"
+	elif [[ -n ${CI:-} ]]; then
+		echo "==> PostgreSQL did not start: CI runs the PostgreSQL catalog tests" >&2
+		exit 1
+	else
+		echo "==> PostgreSQL not started (apt-get install -y postgresql): its catalog tests will skip"
+	fi
 fi
 
 echo "==> main module: go vet, staticcheck, go test"
