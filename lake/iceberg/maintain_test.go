@@ -13,9 +13,10 @@ import (
 // maintenance runs the compaction primitives on l (a local lake or an
 // Azure one): list a partition's files, replace them by one merged file
 // in one commit, expire the old snapshots (the replaced files go), and
-// remove orphan files (older than olderThan) without touching a file a
-// snapshot needs, nor another table's.
-func maintenance(t *testing.T, l *Lake, removeOrphans func(*Table) ([]string, error), age func(rel string)) {
+// remove orphan files without touching a file a snapshot needs, nor
+// another table's. age makes a file old; youngKept says whether
+// removeOrphans must keep a young file (false where age cannot work).
+func maintenance(t *testing.T, l *Lake, removeOrphans func(*Table) ([]string, error), age func(rel string), youngKept bool) {
 	ctx := t.Context()
 	main := l.Main
 	// Three small files in one partition, one in another, one quarantine.
@@ -127,6 +128,9 @@ func maintenance(t *testing.T, l *Lake, removeOrphans func(*Table) ([]string, er
 			t.Errorf("live file %s removed as an orphan", rel)
 		}
 	}
+	if youngKept && !exists(t, main, young) {
+		t.Error("a young file (an in-flight commit's) was removed")
+	}
 	if !exists(t, l.Quarantine, q.Rel) {
 		t.Error("the quarantine table's file was removed by the main table's orphan removal")
 	}
@@ -153,7 +157,7 @@ func TestMaintenanceLocal(t *testing.T) {
 		if err := os.Chtimes(filepath.Join(lake, filepath.FromSlash(rel)), old, old); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}, true)
 	if _, err := l.Main.RemoveOrphans(t.Context(), time.Minute); !errors.Is(err, ErrConfig) {
 		t.Errorf("orphans younger than %s: %v, want ErrConfig", MinOrphanAge, err)
 	}
