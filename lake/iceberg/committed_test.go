@@ -123,3 +123,30 @@ func TestBatchEncoding(t *testing.T) {
 		t.Error("a foreign value decoded to batch ids")
 	}
 }
+
+// Old metadata files are deleted after commits
+// (write.metadata.delete-after-commit.enabled): at most
+// MetadataVersions+1 stay, and the table still loads.
+func TestOldMetadataDeleted(t *testing.T) {
+	ctx := t.Context()
+	lake := filepath.Join(t.TempDir(), "lake")
+	l := openLake(t, Config{Lake: lake, MetadataVersions: 3})
+	for i := range 6 {
+		name := string(rune('a' + i))
+		f := File{Rel: relFor(t, l.Main, "AuditLogs", dayOf(11), "part-"+name+".parquet"), Batches: []string{batchID(name)}}
+		writeFile(t, l.Main, f.Rel, auditRows("AuditLogs", dayOf(11), 1, name), f.Batches...)
+		if _, err := l.Main.Commit(ctx, []File{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := filepath.Glob(filepath.Join(lake, "azure_audit", "metadata", "v*.metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) > 4 || len(m) == 0 {
+		t.Errorf("%d metadata files kept, want at most 4: %v", len(m), m)
+	}
+	if rows := scanRowsOnly(t, openLake(t, Config{Lake: lake}).Main); len(rows) != 6 {
+		t.Errorf("%d rows, want 6", len(rows))
+	}
+}
