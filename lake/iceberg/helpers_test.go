@@ -125,28 +125,31 @@ func writeFile(t testing.TB, tab *Table, rel, rows string, batches ...string) {
 // putFile stores data at rel through the table's storage.
 func putFile(t testing.TB, tab *Table, rel string, data []byte) {
 	t.Helper()
-	fs, err := tab.Iceberg().FS(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	loc := tab.st.location(rel)
 	if !tab.st.remote {
 		if err := os.MkdirAll(filepath.Dir(loc), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := fs.(iceio.WriteFileIO).WriteFile(loc, data); err != nil {
+	if err := tableFS(t, tab).(iceio.WriteFileIO).WriteFile(loc, data); err != nil {
 		t.Fatalf("write %s: %v", loc, err)
 	}
 }
 
-// exists reports whether the file at rel exists in tab's storage.
-func exists(t testing.TB, tab *Table, rel string) bool {
+// tableFS is the table's storage.
+func tableFS(t testing.TB, tab *Table) iceio.IO {
 	t.Helper()
 	fs, err := tab.Iceberg().FS(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fs
+}
+
+// exists reports whether the file at rel exists in tab's storage.
+func exists(t testing.TB, tab *Table, rel string) bool {
+	t.Helper()
+	fs := tableFS(t, tab)
 	f, err := fs.Open(tab.st.location(rel))
 	if err != nil {
 		return false
@@ -231,10 +234,7 @@ func wantRows(t testing.TB, sc *arrow.Schema, rows ...string) []string {
 // the Parquet file at rel.
 func footerFieldIDs(t testing.TB, tab *Table, rel string) map[string]string {
 	t.Helper()
-	fs, err := tab.Iceberg().FS(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := tableFS(t, tab)
 	f, err := fs.Open(tab.st.location(rel))
 	if err != nil {
 		t.Fatal(err)
