@@ -46,7 +46,9 @@ type CommitResult struct {
 // Commit adds files to the table in one append (one snapshot), with their
 // batch ids in the snapshot's summary (SummaryBatches) and a commit id
 // (SummaryCommit). It reads each file's footer (its statistics and
-// partition); every file must hold rows of one partition, with our schema
+// partition); every file must hold rows of one partition, in that
+// partition's folder (DataFileRel of its PartitionPath: a file whose
+// partition column is null has no such folder), with our schema
 // (ArrowSchema).
 //
 // It is idempotent: when the table already holds this commit, or all its
@@ -115,7 +117,8 @@ func (t *Table) checkRel(rel string) error {
 }
 
 // dataFiles reads the footers of rels into Iceberg data files (statistics
-// by field id, partition values from the partition columns' bounds).
+// by field id, partition values from the partition columns' bounds), and
+// checks that each is in its partition's folder.
 func (t *Table) dataFiles(ctx context.Context, tbl *table.Table, rels []string) ([]ice.DataFile, error) {
 	fs, err := tbl.FS(ctx)
 	if err != nil {
@@ -126,6 +129,16 @@ func (t *Table) dataFiles(ctx context.Context, tbl *table.Table, rels []string) 
 		df, err := table.FileToDataFile(ctx, fs, t.st.location(rel), tbl.Schema(), tbl.Spec(), 0, tbl.Properties())
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadFile, rel, err)
+		}
+		// The rows' partition (from the partition columns' bounds) must be
+		// the folder's: a file in category=X whose category column is
+		// null or Y would be in another partition than its path says.
+		part, err := partitionOf(tbl, df)
+		if err != nil {
+			return nil, err
+		}
+		if want := t.DataFileRel(part, path.Base(rel)); want != rel {
+			return nil, fmt.Errorf("%w: %s: its rows are in partition %q", ErrBadFile, rel, part)
 		}
 		out[i] = df
 	}

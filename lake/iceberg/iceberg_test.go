@@ -281,6 +281,16 @@ func TestCommitIdempotentAndRefusals(t *testing.T) {
 	if _, err := l.Main.Commit(ctx, []File{mixed}); !errors.Is(err, ErrBadFile) {
 		t.Errorf("file of two days: %v, want ErrBadFile", err)
 	}
+	// A file whose rows are not those of its folder's partition.
+	elsewhere := File{Rel: relFor(t, l.Main, "AuditLogs", dayOf(11), "part-elsewhere.parquet"), Batches: []string{batchID("e")}}
+	writeFile(t, l.Main, elsewhere.Rel, auditRows("SignInLogs", dayOf(11), 2, "e"), elsewhere.Batches...)
+	nullCat := File{Rel: relFor(t, l.Main, "SignInLogs", dayOf(11), "part-nullcat.parquet"), Batches: []string{batchID("n")}}
+	writeFile(t, l.Main, nullCat.Rel, strings.ReplaceAll(auditRows("SignInLogs", dayOf(11), 2, "n"), `"category":"SignInLogs",`, ""), nullCat.Batches...)
+	for _, f := range []File{elsewhere, nullCat} {
+		if _, err := l.Main.Commit(ctx, []File{f}); !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), "its rows are in partition") {
+			t.Errorf("commit %s: %v, want ErrBadFile saying the rows' partition", f.Rel, err)
+		}
+	}
 	for _, bad := range []File{
 		{Rel: "azure_audit/metadata/x.parquet"},
 		{Rel: "azure_audit/data/../../azure_audit_quarantine/data/x.parquet"},

@@ -60,20 +60,25 @@ func (t *Table) fileInfo(tbl *table.Table, df ice.DataFile) (FileInfo, error) {
 	if !ok {
 		return FileInfo{}, fmt.Errorf("table %s: data file %s is not in the lake", t.name, df.FilePath())
 	}
+	part, err := partitionOf(tbl, df)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("table %s: data file %s: %w", t.name, df.FilePath(), err)
+	}
+	return FileInfo{Rel: rel, Location: df.FilePath(), Partition: part, Size: df.FileSizeBytes(), Rows: df.Count()}, nil
+}
+
+// partitionOf returns df's partition path.
+func partitionOf(tbl *table.Table, df ice.DataFile) (string, error) {
 	spec := tbl.Metadata().PartitionSpecByID(int(df.SpecID()))
 	if spec == nil {
-		return FileInfo{}, fmt.Errorf("table %s: data file %s: no partition spec %d", t.name, df.FilePath(), df.SpecID())
+		return "", fmt.Errorf("no partition spec %d", df.SpecID())
 	}
 	vals := df.Partition()
 	rec := partitionRecord(make([]any, spec.NumFields()))
 	for i := range spec.NumFields() {
 		rec[i] = vals[spec.Field(i).FieldID]
 	}
-	return FileInfo{
-		Rel: rel, Location: df.FilePath(),
-		Partition: spec.PartitionToPath(rec, tbl.Schema()),
-		Size:      df.FileSizeBytes(), Rows: df.Count(),
-	}, nil
+	return spec.PartitionToPath(rec, tbl.Schema()), nil
 }
 
 // Replace replaces the live files olds (paths relative to the lake, from
