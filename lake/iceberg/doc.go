@@ -34,8 +34,9 @@
 //
 // # Storage
 //
-// The lake is a local folder or an Azure Blob Storage / ADLS Gen2 URL,
-// read and written through iceberg-go's FileIO (io/gocloud/azure, as
+// The lake is a local folder or an Azure Blob Storage / ADLS Gen2 URL (as
+// internal/location classifies --lake), read and written through
+// iceberg-go's FileIO (io/gocloud/azure, as
 // abfss:// locations, abfs:// on an http emulator). Azure credentials are
 // the source's chain (connection string, SAS, account key, else
 // DefaultAzureCredential), given to iceberg-go as its adls.* properties;
