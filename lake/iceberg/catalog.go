@@ -158,8 +158,9 @@ func openCatalog(ctx context.Context, cfg Config, st store) (*opened, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open REST catalog %s: %v", shown, redactErr(err, spec, r.Token, r.Credential))
 		}
-		o := &opened{cat: c, ns: table.Identifier{namespace(cfg, st)}, name: "REST catalog " + shown, close: func() error { return nil }}
+		o := &opened{cat: c, ns: table.Identifier{namespace(cfg, st)}, name: "REST catalog " + shown, close: c.Close}
 		if err := createNamespace(ctx, o); err != nil {
+			c.Close()
 			return nil, err
 		}
 		return o, nil
