@@ -6,6 +6,30 @@ import (
 	"time"
 )
 
+// ContainerPrefix starts the name of every container that Azure diagnostic
+// settings export logs to: insights-logs-<category>. Sources list the
+// containers with it; the parser takes a record's category from the
+// container's name when the record has none.
+const ContainerPrefix = "insights-logs-"
+
+// ContainerCategory returns the category of an export container: its name
+// without ContainerPrefix, or the whole name when it lacks the prefix.
+func ContainerCategory(container string) string {
+	if c, ok := strings.CutPrefix(container, ContainerPrefix); ok && c != "" {
+		return c
+	}
+	return container
+}
+
+// Blob is one blob as a source lists it.
+type Blob struct {
+	Container string
+	Name      string
+	Size      int64
+	ETag      string
+	ModTime   time.Time
+}
+
 // BlobState is what the lister remembers about one source blob.
 type BlobState struct {
 	Container string `json:"container"`

@@ -165,7 +165,7 @@ type shorterSource struct {
 	max int64
 }
 
-func (s shorterSource) ListDir(ctx context.Context, container, prefix string) ([]string, []lister.Blob, error) {
+func (s shorterSource) ListDir(ctx context.Context, container, prefix string) ([]string, []schema.Blob, error) {
 	dirs, blobs, err := s.Dir.ListDir(ctx, container, prefix)
 	for i := range blobs {
 		if blobs[i].Size > s.max {

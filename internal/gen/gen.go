@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entralake/entralake/schema"
 )
 
 // Defaults of Config.
@@ -55,7 +57,7 @@ type Category struct {
 }
 
 // Container is the name of the category's storage container.
-func (c Category) Container() string { return "insights-logs-" + strings.ToLower(c.Name) }
+func (c Category) Container() string { return schema.ContainerPrefix + strings.ToLower(c.Name) }
 
 // categories are the categories in the order of their blobs; shares are
 // those of a mid-size tenant (non-interactive sign-ins dominate).

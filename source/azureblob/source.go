@@ -13,11 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
-	"github.com/entralake/entralake/stages/lister"
+	"github.com/entralake/entralake/schema"
 )
-
-// ContainerPrefix starts the name of every Entra export container.
-const ContainerPrefix = "insights-logs-"
 
 // Config configures a Source.
 type Config struct {
@@ -92,27 +89,27 @@ func (s *Source) Containers(ctx context.Context) ([]string, error) {
 		return s.only, nil
 	}
 	var out []string
-	pager := s.acct.svc.NewListContainersPager(&service.ListContainersOptions{Prefix: to.Ptr(ContainerPrefix)})
+	pager := s.acct.svc.NewListContainersPager(&service.ListContainersOptions{Prefix: to.Ptr(schema.ContainerPrefix)})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, s.acct.wrap("list containers", "", "", err)
 		}
 		for _, c := range page.ContainerItems {
-			if c != nil && c.Name != nil && strings.HasPrefix(*c.Name, ContainerPrefix) {
+			if c != nil && c.Name != nil && strings.HasPrefix(*c.Name, schema.ContainerPrefix) {
 				out = append(out, *c.Name)
 			}
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: account %s has no %s* container", ErrNoContainers, s.acct.loc.Account, ContainerPrefix)
+		return nil, fmt.Errorf("%w: account %s has no %s* container", ErrNoContainers, s.acct.loc.Account, schema.ContainerPrefix)
 	}
 	return out, nil
 }
 
 // ListDir implements lister.Source with one hierarchical listing
 // (delimiter "/") of prefix, paged to its end.
-func (s *Source) ListDir(ctx context.Context, cont, prefix string) ([]string, []lister.Blob, error) {
+func (s *Source) ListDir(ctx context.Context, cont, prefix string) ([]string, []schema.Blob, error) {
 	opts := &container.ListBlobsHierarchyOptions{}
 	if s.pageSize > 0 {
 		opts.MaxResults = &s.pageSize
@@ -122,7 +119,7 @@ func (s *Source) ListDir(ctx context.Context, cont, prefix string) ([]string, []
 	}
 	pager := s.acct.Container(cont).NewListBlobsHierarchyPager("/", opts)
 	var dirs []string
-	var blobs []lister.Blob
+	var blobs []schema.Blob
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -140,7 +137,7 @@ func (s *Source) ListDir(ctx context.Context, cont, prefix string) ([]string, []
 			if it == nil || it.Name == nil || it.Properties == nil || strings.HasSuffix(*it.Name, "/") {
 				continue
 			}
-			b := lister.Blob{Container: cont, Name: *it.Name}
+			b := schema.Blob{Container: cont, Name: *it.Name}
 			if p := it.Properties; p != nil {
 				if p.ContentLength != nil {
 					b.Size = *p.ContentLength

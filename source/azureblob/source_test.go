@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
-	"github.com/entralake/entralake/stages/lister"
 )
 
 const testdataExport = "../../testdata/export"
@@ -83,7 +83,7 @@ func TestSourceMatchesLocal(t *testing.T) {
 	}
 }
 
-func names(bs []lister.Blob) []string {
+func names(bs []schema.Blob) []string {
 	var out []string
 	for _, b := range bs {
 		out = append(out, b.Name)
@@ -93,7 +93,7 @@ func names(bs []lister.Blob) []string {
 }
 
 // checkRanges compares a few ranges of a blob read from both sources.
-func checkRanges(t *testing.T, az *azureblob.Source, loc local.Dir, b lister.Blob) {
+func checkRanges(t *testing.T, az *azureblob.Source, loc local.Dir, b schema.Blob) {
 	t.Helper()
 	read := func(r interface {
 		ReadRange(context.Context, string, string, int64, int64) (io.ReadCloser, error)

@@ -18,11 +18,8 @@ import (
 	"strings"
 
 	"github.com/entralake/entralake/internal/fsfault"
-	"github.com/entralake/entralake/stages/lister"
+	"github.com/entralake/entralake/schema"
 )
-
-// ContainerPrefix starts the name of every Entra export container.
-const ContainerPrefix = "insights-logs-"
 
 // Dir is an export folder.
 type Dir struct {
@@ -46,18 +43,18 @@ func (d Dir) Containers(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), ContainerPrefix) {
+		if e.IsDir() && strings.HasPrefix(e.Name(), schema.ContainerPrefix) {
 			out = append(out, e.Name())
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("export folder %s has no %s* folders", d.Root, ContainerPrefix)
+		return nil, fmt.Errorf("export folder %s has no %s* folders", d.Root, schema.ContainerPrefix)
 	}
 	return out, nil
 }
 
 // ListDir implements lister.Source.
-func (d Dir) ListDir(ctx context.Context, container, prefix string) ([]string, []lister.Blob, error) {
+func (d Dir) ListDir(ctx context.Context, container, prefix string) ([]string, []schema.Blob, error) {
 	dir, err := d.path(container, prefix)
 	if err != nil {
 		return nil, nil, err
@@ -67,7 +64,7 @@ func (d Dir) ListDir(ctx context.Context, container, prefix string) ([]string, [
 		return nil, nil, fsfault.Classify(err)
 	}
 	var dirs []string
-	var blobs []lister.Blob
+	var blobs []schema.Blob
 	for _, e := range entries {
 		name := prefix + e.Name()
 		if e.IsDir() {
@@ -84,7 +81,7 @@ func (d Dir) ListDir(ctx context.Context, container, prefix string) ([]string, [
 			}
 			return nil, nil, err
 		}
-		blobs = append(blobs, lister.Blob{Container: container, Name: name, Size: info.Size(), ModTime: info.ModTime(),
+		blobs = append(blobs, schema.Blob{Container: container, Name: name, Size: info.Size(), ModTime: info.ModTime(),
 			ETag: strconv.FormatInt(info.ModTime().UnixNano(), 36)})
 	}
 	slices.Sort(dirs)

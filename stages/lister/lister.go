@@ -23,22 +23,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Blob is one blob as listed.
-type Blob struct {
-	Container string
-	Name      string
-	Size      int64
-	ETag      string
-	ModTime   time.Time
-}
-
 // Source lists a storage account, or a folder laid out like one.
 type Source interface {
 	// Containers returns the containers to read.
 	Containers(ctx context.Context) ([]string, error)
 	// ListDir lists one level under prefix ("" or ending in "/"): the
 	// sub-folder prefixes (ending in "/") and the blobs.
-	ListDir(ctx context.Context, container, prefix string) (dirs []string, blobs []Blob, err error)
+	ListDir(ctx context.Context, container, prefix string) (dirs []string, blobs []schema.Blob, err error)
 }
 
 // Offsets stores how far each blob was published (workers.Offsets).
@@ -73,7 +64,7 @@ type Config struct {
 	// Recent is how far back blobs may still grow (default 48h): a blob
 	// whose hour ended less than Recent ago is not final.
 	Recent time.Duration
-	// FinalAfter is how long a blob must be unchanged (Blob.ModTime) to
+	// FinalAfter is how long a blob must be unchanged (schema.Blob.ModTime) to
 	// be final, besides its hour being older than Recent; a blob whose
 	// path has no hour is final on this alone. 0: the last change does not
 	// count. A final blob is read to its very end: an unfinished last line
@@ -107,7 +98,7 @@ type Lister struct {
 	hours   map[time.Time]bool // hours that got tasks (Pass runs on one goroutine)
 	// open holds the blobs that were not final when last listed, by
 	// container/name; seen, the blobs listed in the current pass.
-	open, seen map[string]Blob
+	open, seen map[string]schema.Blob
 	// Stats count what was listed and published.
 	Stats Stats
 }
@@ -123,7 +114,7 @@ func New(cfg Config, src Source, offsets Offsets, pub Publisher, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Lister{cfg: cfg, src: src, offsets: offsets, pub: pub, log: log, open: map[string]Blob{}}
+	return &Lister{cfg: cfg, src: src, offsets: offsets, pub: pub, log: log, open: map[string]schema.Blob{}}
 }
 
 // Pass lists the hours in [from, to] (zero: open) once and publishes
@@ -140,7 +131,7 @@ func (l *Lister) pass(ctx context.Context, from, to time.Time, walk bool) error 
 			l.log.LogAttrs(ctx, slog.LevelWarn, "could not advance committed offsets; trying again next pass", slog.Any("err", err))
 		}
 	}
-	l.seen = map[string]Blob{}
+	l.seen = map[string]schema.Blob{}
 	if walk {
 		containers, err := l.src.Containers(ctx)
 		if err != nil {
@@ -361,7 +352,7 @@ func inRange(lo, hi, from, to time.Time) bool {
 // final reports whether b can no longer grow: its hour, when its path
 // has one, ended more than Recent ago, and it has not changed for
 // FinalAfter (a source that gives no ModTime: the hour alone).
-func (l *Lister) final(b Blob) bool {
+func (l *Lister) final(b schema.Blob) bool {
 	now := l.cfg.Now()
 	if hour, ok := schema.BlobHour(b.Name); ok && !hour.Add(time.Hour).Before(now.Add(-l.cfg.Recent)) {
 		return false
@@ -376,7 +367,7 @@ func (l *Lister) final(b Blob) bool {
 // same task ids, which JetStream drops as duplicates) and completed
 // before the blob is looked at again. No two listers publish overlapping
 // ranges, and no offset goes back.
-func (l *Lister) blob(ctx context.Context, b Blob) error {
+func (l *Lister) blob(ctx context.Context, b schema.Blob) error {
 	key := b.Container + "/" + b.Name
 	l.seen[key] = b
 	final := l.final(b)
@@ -450,7 +441,7 @@ func (l *Lister) blob(ctx context.Context, b Blob) error {
 }
 
 // remember keeps b among the open blobs until its state is final.
-func (l *Lister) remember(key string, b Blob, st schema.BlobState) {
+func (l *Lister) remember(key string, b schema.Blob, st schema.BlobState) {
 	if st.Final {
 		delete(l.open, key)
 		return
@@ -459,7 +450,7 @@ func (l *Lister) remember(key string, b Blob, st schema.BlobState) {
 }
 
 // publishClaim publishes the tasks of a claimed range.
-func (l *Lister) publishClaim(ctx context.Context, b Blob, c schema.Claim) error {
+func (l *Lister) publishClaim(ctx context.Context, b schema.Blob, c schema.Claim) error {
 	t := schema.Task{SourceID: l.cfg.SourceID, SourceLabel: l.cfg.SourceLabel, Container: b.Container, Blob: b.Name,
 		ETag: c.ETag, Size: c.Size, Start: c.Start, End: c.End, Final: c.Final}
 	for _, part := range split(t, c.TaskSize) {

@@ -34,9 +34,9 @@ func (m *memSource) Containers(context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (m *memSource) ListDir(_ context.Context, container, prefix string) ([]string, []Blob, error) {
+func (m *memSource) ListDir(_ context.Context, container, prefix string) ([]string, []schema.Blob, error) {
 	dirs := map[string]bool{}
-	var blobs []Blob
+	var blobs []schema.Blob
 	for k, size := range m.blobs {
 		c, name, _ := strings.Cut(k, "/")
 		if c != container || !strings.HasPrefix(name, prefix) {
@@ -47,7 +47,7 @@ func (m *memSource) ListDir(_ context.Context, container, prefix string) ([]stri
 			dirs[prefix+rest[:i+1]] = true
 			continue
 		}
-		blobs = append(blobs, Blob{Container: c, Name: name, Size: size, ModTime: m.mod[k]})
+		blobs = append(blobs, schema.Blob{Container: c, Name: name, Size: size, ModTime: m.mod[k]})
 	}
 	var ds []string
 	for d := range dirs {
@@ -244,7 +244,7 @@ func TestFinal(t *testing.T) {
 		{"export/PT1H.json", now.Add(-time.Hour), true}, // no hour: its last change only
 		{"export/PT1H.json", now.Add(-time.Second), false},
 	} {
-		if got := l.final(Blob{Name: c.name, ModTime: c.mod}); got != c.want {
+		if got := l.final(schema.Blob{Name: c.name, ModTime: c.mod}); got != c.want {
 			t.Errorf("final(%s, changed %s ago) = %v, want %v", c.name, now.Sub(c.mod), got, c.want)
 		}
 	}

@@ -36,7 +36,7 @@ type Config struct {
 	LogType *schema.LogType
 	// PartitionField names the top-level field whose value is the
 	// category partition (Azure.Audit: "category"). When a record lacks it,
-	// the category is taken from the container name (insights-logs-<category>).
+	// the category is taken from the container name (schema.ContainerCategory).
 	PartitionField string
 	// Partitioning splits the table's folders by hour (default) or day of
 	// the event time.
@@ -554,7 +554,7 @@ func (p *Parser) partitionOf() int32 {
 	r := &p.dec.row
 	cat := r.category
 	if len(cat) == 0 {
-		cat = []byte(categoryFromContainer(p.task.Container))
+		cat = []byte(schema.ContainerCategory(p.task.Container))
 	}
 	span := int64(3_600_000_000)
 	if p.cfg.Partitioning == schema.PartitionDay {
@@ -692,14 +692,6 @@ func EscapePartitionValue(v string) string {
 		b = append(b, '%', hexd[c>>4], hexd[c&15])
 	}
 	return string(b)
-}
-
-func categoryFromContainer(c string) string {
-	const pfx = "insights-logs-"
-	if len(c) > len(pfx) && c[:len(pfx)] == pfx {
-		return c[len(pfx):]
-	}
-	return c
 }
 
 // blobDate returns the date of the blob's hour from its y=/m=/d= path, or
