@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/fsfault"
 	"github.com/entralake/entralake/internal/location"
 	azsource "github.com/entralake/entralake/source/azureblob"
@@ -25,13 +26,13 @@ type Source interface {
 }
 
 // Azure credentials come from the environment only (see
-// source/azureblob's package doc for the order): AZURE_STORAGE_CONNECTION_STRING,
+// internal/azstorage for the order): AZURE_STORAGE_CONNECTION_STRING,
 // a SAS in the URL or AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_KEY (limited to
 // AZURE_STORAGE_ACCOUNT when set), else DefaultAzureCredential (AZURE_CLIENT_ID...,
 // workload identity, managed identity, Azure CLI). There is no flag on purpose:
 // a secret in argv shows in ps and /proc/<pid>/cmdline to every user of the
 // machine, and in shell history.
-func azureAuth() azsource.Auth { return azsource.AuthFromEnv() }
+func azureAuth() azstorage.Auth { return azstorage.AuthFromEnv() }
 
 // openSource opens --source: a local export folder, or the URL of an Azure
 // storage account (every insights-logs-* container) or of one container.

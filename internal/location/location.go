@@ -15,7 +15,7 @@ import (
 	"regexp"
 	"strings"
 
-	azsource "github.com/entralake/entralake/source/azureblob"
+	"github.com/entralake/entralake/internal/azstorage"
 )
 
 // Kind is the kind of storage a location is on.
@@ -54,8 +54,8 @@ const (
 var ErrUnsupported = errors.New("unsupported location")
 
 // ErrBadURL reports a URL of a supported scheme that cannot be used; it is
-// source/azureblob's, so that errors.Is works across both.
-var ErrBadURL = azsource.ErrBadURL
+// internal/azstorage's, so that errors.Is works across both.
+var ErrBadURL = azstorage.ErrBadURL
 
 // schemes maps each supported URL scheme (lower case) to its kind.
 var schemes = map[string]Kind{
@@ -95,7 +95,7 @@ type Location struct {
 	// SAS: log String instead).
 	URL string
 	// Azure is the parsed URL of an Azure location.
-	Azure azsource.Location
+	Azure azstorage.Location
 }
 
 // String returns the location fit for logs and ids: a URL without its
@@ -145,7 +145,7 @@ func Parse(r Role, s string) (Location, error) {
 	}
 	switch kind {
 	case Azure:
-		loc, err := azsource.ParseURL(s)
+		loc, err := azstorage.ParseURL(s)
 		if err != nil {
 			return Location{}, err
 		}

@@ -1,7 +1,7 @@
 package iceberg
 
-// This file is the package's only use of source/azureblob (URL parsing and
-// the credential chain the source and the lake share); it moves with them.
+// This file is the package's only use of internal/azstorage (URL parsing and
+// the credential chain the Azure source and lakes share).
 
 import (
 	"fmt"
@@ -9,24 +9,23 @@ import (
 
 	iceio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/azure" // abfs, abfss, wasb, wasbs
-
-	"github.com/entralake/entralake/source/azureblob"
+	"github.com/entralake/entralake/internal/azstorage"
 )
 
 // AzureAuth holds the Azure credentials to choose from, in the order
-// source/azureblob's Connect takes them (connection string, SAS, account
+// azstorage.Connect takes them (connection string, SAS, account
 // key, then Microsoft Entra ID through DefaultAzureCredential).
-type AzureAuth = azureblob.Auth
+type AzureAuth = azstorage.Auth
 
 // AzureAuthFromEnv reads AZURE_STORAGE_CONNECTION_STRING,
 // AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_KEY and AZURE_STORAGE_ACCOUNT.
-func AzureAuthFromEnv() AzureAuth { return azureblob.AuthFromEnv() }
+func AzureAuthFromEnv() AzureAuth { return azstorage.AuthFromEnv() }
 
 // azureStore maps an Azure lake URL to its Iceberg location (abfss:// for
 // https endpoints, abfs:// for http ones) and to iceberg-go's adls.*
-// properties for the credential source/azureblob's chain picks.
-func azureStore(loc azureblob.Location, auth *AzureAuth) (store, error) {
-	a := azureblob.AuthFromEnv()
+// properties for the credential azstorage's chain picks.
+func azureStore(loc azstorage.Location, auth *AzureAuth) (store, error) {
+	a := azstorage.AuthFromEnv()
 	if auth != nil {
 		a = *auth
 	}
@@ -35,7 +34,7 @@ func azureStore(loc azureblob.Location, auth *AzureAuth) (store, error) {
 	}
 	// Connect sends no request: it only picks the credential, and gives
 	// the scrubber that keeps secrets out of errors.
-	acct, err := azureblob.Connect(loc, a, azureblob.Options{})
+	acct, err := azstorage.Connect(loc, a, azstorage.Options{})
 	if err != nil {
 		return store{}, err
 	}
@@ -65,15 +64,15 @@ func azureStore(loc azureblob.Location, auth *AzureAuth) (store, error) {
 		iceScheme = "abfs"
 	}
 	switch acct.Method() {
-	case azureblob.MethodConnectionString:
+	case azstorage.MethodConnectionString:
 		props[iceio.ADLSConnectionStringPrefix+loc.Account] = a.ConnectionString
-	case azureblob.MethodSAS:
+	case azstorage.MethodSAS:
 		sas := loc.SAS
 		if sas == "" {
 			sas = strings.TrimPrefix(a.SASToken, "?")
 		}
 		props[iceio.ADLSSasTokenPrefix+dfsHost] = sas
-	case azureblob.MethodAccountKey:
+	case azstorage.MethodAccountKey:
 		props[iceio.ADLSSharedKeyAccountName] = loc.Account
 		props[iceio.ADLSSharedKeyAccountKey] = a.AccountKey
 	}

@@ -106,7 +106,7 @@
 // ErrBadFile, ErrBadBatchID: a file or batch id Commit cannot take (a
 // caller's bug: retrying cannot help). ErrBatchesCommitted: some of a
 // commit's batches are already in the table. ErrStale: a Replace whose
-// inputs are no longer live. Storage errors on Azure are source/azureblob
+// inputs are no longer live. Storage errors on Azure are azstorage
 // *Error values (Unusable() for a refused credential or a missing
 // container), without secrets.
 package iceberg

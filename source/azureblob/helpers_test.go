@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/azureblob"
@@ -39,14 +40,14 @@ var (
 )
 
 // fastRetry keeps failing tests quick.
-var fastRetry = azureblob.Options{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}
+var fastRetry = azstorage.Options{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}
 
 // account is an Azurite account: the server, an SDK client to arrange
 // fixtures, and the auth a Source uses.
 type account struct {
 	srv  *azurite.Server
 	svc  *service.Client
-	auth azureblob.Auth
+	auth azstorage.Auth
 }
 
 func startAccount(t testing.TB) *account {
@@ -56,7 +57,7 @@ func startAccount(t testing.TB) *account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &account{srv: srv, svc: svc, auth: azureblob.Auth{ConnectionString: srv.ConnectionString}}
+	return &account{srv: srv, svc: svc, auth: azstorage.Auth{ConnectionString: srv.ConnectionString}}
 }
 
 // open opens a Source on url (relative to the account's endpoint).

@@ -13,24 +13,25 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/schema"
 )
 
 // Config configures a Source.
 type Config struct {
 	// URL is the account (every insights-logs-* container) or one
-	// container; see ParseURL for the forms. A path below the container
+	// container; see azstorage.ParseURL for the forms. A path below the container
 	// is refused.
 	URL string
-	// Auth holds the credentials (see the package doc for the order).
-	Auth Auth
+	// Auth holds the credentials (see internal/azstorage for the order).
+	Auth azstorage.Auth
 	// Containers limits the containers read (--containers). With an
 	// account URL it replaces the listing of containers (so a SAS that
 	// cannot list containers works); with a container URL, that container
 	// must be among them.
 	Containers []string
 	// Options tune the HTTP client (retries).
-	Options Options
+	Options azstorage.Options
 	// ReadRetries is how often a download interrupted mid-stream is
 	// resumed from where it stopped (default 3).
 	ReadRetries int32
@@ -45,7 +46,7 @@ var ErrNoContainers = errors.New("no container to read")
 // Source reads an export from Azure Blob Storage. It implements
 // lister.Source and parser.BlobReader, and is safe for concurrent use.
 type Source struct {
-	acct     *Account
+	acct     *azstorage.Account
 	only     []string
 	retries  int32
 	pageSize int32
@@ -54,12 +55,12 @@ type Source struct {
 // Open returns a Source for cfg. It sends no request: a wrong URL or
 // credential shows at the first listing.
 func Open(cfg Config) (*Source, error) {
-	loc, err := ParseURL(cfg.URL)
+	loc, err := azstorage.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
 	if loc.Prefix != "" {
-		return nil, fmt.Errorf("%w %s: a source URL names an account or a container, not a folder inside one", ErrBadURL, loc)
+		return nil, fmt.Errorf("%w %s: a source URL names an account or a container, not a folder inside one", azstorage.ErrBadURL, loc)
 	}
 	only := cfg.Containers
 	if loc.Container != "" {
@@ -68,7 +69,7 @@ func Open(cfg Config) (*Source, error) {
 		}
 		only = []string{loc.Container}
 	}
-	acct, err := Connect(loc, cfg.Auth, cfg.Options)
+	acct, err := azstorage.Connect(loc, cfg.Auth, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func Open(cfg Config) (*Source, error) {
 }
 
 // Account returns the account the source reads.
-func (s *Source) Account() *Account { return s.acct }
+func (s *Source) Account() *azstorage.Account { return s.acct }
 
 // Containers implements lister.Source: the containers of the URL or of
 // Config.Containers, else every container whose name starts with
@@ -89,11 +90,11 @@ func (s *Source) Containers(ctx context.Context) ([]string, error) {
 		return s.only, nil
 	}
 	var out []string
-	pager := s.acct.svc.NewListContainersPager(&service.ListContainersOptions{Prefix: to.Ptr(schema.ContainerPrefix)})
+	pager := s.acct.Service().NewListContainersPager(&service.ListContainersOptions{Prefix: to.Ptr(schema.ContainerPrefix)})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, s.acct.wrap("list containers", "", "", err)
+			return nil, s.acct.Wrap("list containers", "", "", err)
 		}
 		for _, c := range page.ContainerItems {
 			if c != nil && c.Name != nil && strings.HasPrefix(*c.Name, schema.ContainerPrefix) {
@@ -102,7 +103,7 @@ func (s *Source) Containers(ctx context.Context) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: account %s has no %s* container", ErrNoContainers, s.acct.loc.Account, schema.ContainerPrefix)
+		return nil, fmt.Errorf("%w: account %s has no %s* container", ErrNoContainers, s.acct.Location().Account, schema.ContainerPrefix)
 	}
 	return out, nil
 }
@@ -123,7 +124,7 @@ func (s *Source) ListDir(ctx context.Context, cont, prefix string) ([]string, []
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, nil, s.acct.wrap("list blobs", cont, prefix, err)
+			return nil, nil, s.acct.Wrap("list blobs", cont, prefix, err)
 		}
 		if page.Segment == nil {
 			continue
@@ -175,15 +176,15 @@ func (s *Source) ReadRange(ctx context.Context, cont, name string, off, n int64)
 		Range: blob.HTTPRange{Offset: off, Count: count},
 	})
 	if err != nil {
-		err = s.acct.wrap("read blob", cont, name, err)
-		var e *Error
+		err = s.acct.Wrap("read blob", cont, name, err)
+		var e *azstorage.Error
 		if n < 0 && errors.As(err, &e) && e.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 			return io.NopCloser(strings.NewReader("")), nil // off is the end
 		}
 		return nil, err
 	}
 	rr := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: s.retries})
-	return &body{rc: rr, wrap: func(err error) error { return s.acct.wrap("read blob", cont, name, err) }}, nil
+	return &body{rc: rr, wrap: func(err error) error { return s.acct.Wrap("read blob", cont, name, err) }}, nil
 }
 
 // body wraps the errors of a download stream.

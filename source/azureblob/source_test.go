@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
@@ -133,7 +134,7 @@ func TestContainers(t *testing.T) {
 		{"container", "insights-logs-auditlogs", nil, []string{"insights-logs-auditlogs"}, nil},
 		{"container among --containers", "insights-logs-auditlogs", []string{"insights-logs-auditlogs", "x"}, []string{"insights-logs-auditlogs"}, nil},
 		{"container not among --containers", "insights-logs-auditlogs", []string{"insights-logs-signinlogs"}, nil, azureblob.ErrNoContainers},
-		{"folder", "insights-logs-auditlogs/tenantId=x", nil, nil, azureblob.ErrBadURL},
+		{"folder", "insights-logs-auditlogs/tenantId=x", nil, nil, azstorage.ErrBadURL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,7 +201,7 @@ func TestListDirPages(t *testing.T) {
 		}
 	}
 	tr := &counting{}
-	src, err := azureblob.Open(azureblob.Config{URL: a.srv.URL(""), Auth: a.auth, PageSize: page, Options: azureblob.Options{Transport: tr}})
+	src, err := azureblob.Open(azureblob.Config{URL: a.srv.URL(""), Auth: a.auth, PageSize: page, Options: azstorage.Options{Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestReadRangeErrors(t *testing.T) {
 	ctx := t.Context()
 
 	_, err := src.ReadRange(ctx, "insights-logs-signinlogs", "a/missing.json", 0, 10)
-	if !errors.Is(err, azureblob.ErrNotFound) {
+	if !errors.Is(err, azstorage.ErrNotFound) {
 		t.Fatalf("missing blob: err=%v, want ErrNotFound", err)
 	}
 	var p interface{ Permanent() bool }
@@ -256,21 +257,21 @@ func TestErrorsHideSecrets(t *testing.T) {
 	const sig = "U2VjcmV0U2lnbmF0dXJlVmFsdWU%3D" // what must not leak
 	const sas = "?sv=2024-11-04&ss=b&srt=sco&sp=rl&se=2099-01-01T00%3A00%3A00Z&spr=https%2Chttp&sig=" + sig
 	closed := "http://127.0.0.1:1/devstoreaccount1"
-	noRetry := azureblob.Options{Retry: policy.RetryOptions{MaxRetries: -1}}
+	noRetry := azstorage.Options{Retry: policy.RetryOptions{MaxRetries: -1}}
 	badKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0, 0, 0x1b, 0x6d, 0xb6, 0xdb}, 10)) // "AAAbbbbb..."
 
 	tests := []struct {
 		name, url string
-		auth      azureblob.Auth
+		auth      azstorage.Auth
 		secret    string
 		status    int
 	}{
-		{"bad SAS signature", a.srv.Endpoint + "/insights-logs-signinlogs" + sas, azureblob.Auth{}, "U2VjcmV0U2lnbmF0dXJl", 403},
-		{"SAS token, nothing listening", closed + "/insights-logs-signinlogs", azureblob.Auth{SASToken: sas}, "U2VjcmV0U2lnbmF0dXJl", 0},
-		{"SAS URL, nothing listening", closed + "/insights-logs-signinlogs" + sas, azureblob.Auth{}, "U2VjcmV0U2lnbmF0dXJl", 0},
-		{"bad account key", a.srv.Endpoint + "/insights-logs-signinlogs", azureblob.Auth{AccountKey: badKey}, "AAAbbbbb", 403},
+		{"bad SAS signature", a.srv.Endpoint + "/insights-logs-signinlogs" + sas, azstorage.Auth{}, "U2VjcmV0U2lnbmF0dXJl", 403},
+		{"SAS token, nothing listening", closed + "/insights-logs-signinlogs", azstorage.Auth{SASToken: sas}, "U2VjcmV0U2lnbmF0dXJl", 0},
+		{"SAS URL, nothing listening", closed + "/insights-logs-signinlogs" + sas, azstorage.Auth{}, "U2VjcmV0U2lnbmF0dXJl", 0},
+		{"bad account key", a.srv.Endpoint + "/insights-logs-signinlogs", azstorage.Auth{AccountKey: badKey}, "AAAbbbbb", 403},
 		{"bad key in a connection string", a.srv.Endpoint + "/insights-logs-signinlogs",
-			azureblob.Auth{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + badKey}, "AAAbbbbb", 403},
+			azstorage.Auth{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + badKey}, "AAAbbbbb", 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +292,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 				if !strings.Contains(msg, "devstoreaccount1/insights-logs-signinlogs/a") {
 					t.Fatalf("error %q does not name the account, container and blob", msg)
 				}
-				var e *azureblob.Error
+				var e *azstorage.Error
 				if !errors.As(err, &e) || e.StatusCode != tt.status {
 					t.Fatalf("error %q: want an *Error with status %d", msg, tt.status)
 				}
@@ -329,7 +330,7 @@ func TestRetries(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			f := &flaky{n: 2, status: status}
 			src, err := azureblob.Open(azureblob.Config{URL: a.srv.URL(""), Auth: a.auth,
-				Options: azureblob.Options{Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: 5 * time.Millisecond}, Transport: f}})
+				Options: azstorage.Options{Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: 5 * time.Millisecond}, Transport: f}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,12 +18,12 @@
 //	abfss://<container>@<account>.dfs.core.windows.net[/<folder>]
 //	http://127.0.0.1:10000/devstoreaccount1/<container>[/<folder>]   (Azurite)
 //
-// Credentials are chosen as for a source (see source/azureblob): a
+// Credentials are chosen as for a source (see internal/azstorage): a
 // connection string, a SAS, the account key, then Microsoft Entra ID.
 //
 // # Errors
 //
-// Storage errors are *azsource.Error values (no secret in their text);
+// Storage errors are *azstorage.Error values (no secret in their text);
 // writer.ErrUnsafePath reports a path that is not clean and relative,
 // ErrClosed a write after Commit or Abort.
 package azureblob

@@ -21,7 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	azsource "github.com/entralake/entralake/source/azureblob"
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/stages/writer"
 )
 
@@ -34,23 +34,23 @@ const ContentType = "application/vnd.apache.parquet"
 // Config configures a Lake.
 type Config struct {
 	// URL is the lake: a container, optionally with a folder prefix; see
-	// azsource.ParseURL for the forms (ADLS Gen2 dfs and abfss URLs go to
+	// azstorage.ParseURL for the forms (ADLS Gen2 dfs and abfss URLs go to
 	// the blob endpoint).
 	URL string
 	// Auth holds the credentials, chosen as for a source.
-	Auth azsource.Auth
+	Auth azstorage.Auth
 	// BlockSize is the size of a staged block (default 8 MiB, at most
 	// 4000 MiB). A file holds at most two blocks in memory: the one being
 	// filled and the one being sent.
 	BlockSize int
 	// Options tune the HTTP client (retries).
-	Options azsource.Options
+	Options azstorage.Options
 }
 
 // Lake is a lake in a blob container. It implements writer.Lake and is
 // safe for concurrent use.
 type Lake struct {
-	acct      *azsource.Account
+	acct      *azstorage.Account
 	cont      string
 	cc        *container.Client
 	prefix    string
@@ -61,12 +61,12 @@ type Lake struct {
 // not exist (a credential that may not create containers is fine when the
 // container is there).
 func Open(ctx context.Context, cfg Config) (*Lake, error) {
-	loc, err := azsource.ParseURL(cfg.URL)
+	loc, err := azstorage.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
 	if loc.Container == "" {
-		return nil, fmt.Errorf("%w %s: a lake URL names a container: <account URL>/<container>[/<folder>]", azsource.ErrBadURL, loc)
+		return nil, fmt.Errorf("%w %s: a lake URL names a container: <account URL>/<container>[/<folder>]", azstorage.ErrBadURL, loc)
 	}
 	if cfg.BlockSize <= 0 {
 		cfg.BlockSize = DefaultBlockSize
@@ -74,13 +74,13 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if cfg.BlockSize > blockblob.MaxStageBlockBytes {
 		return nil, fmt.Errorf("lake block size %d is above the service's limit %d", cfg.BlockSize, blockblob.MaxStageBlockBytes)
 	}
-	acct, err := azsource.Connect(loc, cfg.Auth, cfg.Options)
+	acct, err := azstorage.Connect(loc, cfg.Auth, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
 	l := &Lake{acct: acct, cont: loc.Container, cc: acct.Container(loc.Container), prefix: loc.Prefix, blockSize: cfg.BlockSize}
 	if _, err := l.cc.Create(ctx, nil); err != nil {
-		var e *azsource.Error
+		var e *azstorage.Error
 		err = acct.Wrap("create container", loc.Container, "", err)
 		switch {
 		case errors.As(err, &e) && e.Code == "ContainerAlreadyExists":
@@ -111,7 +111,7 @@ func (l *Lake) Probe(ctx context.Context) error {
 }
 
 // Account returns the account of the lake.
-func (l *Lake) Account() *azsource.Account { return l.acct }
+func (l *Lake) Account() *azstorage.Account { return l.acct }
 
 // String returns the lake's URL without any secret.
 func (l *Lake) String() string { return l.acct.Location().String() }
@@ -155,7 +155,7 @@ func (l *Lake) Exists(ctx context.Context, rel string) (bool, error) {
 		return true, nil
 	}
 	err = l.acct.Wrap("get blob properties", l.cont, name, err)
-	if errors.Is(err, azsource.ErrNotFound) {
+	if errors.Is(err, azstorage.ErrNotFound) {
 		return false, nil
 	}
 	return false, err
@@ -171,7 +171,7 @@ func (l *Lake) ReadFile(ctx context.Context, rel string) ([]byte, error) {
 	resp, err := l.cc.NewBlobClient(name).DownloadStream(ctx, nil)
 	if err != nil {
 		err = l.acct.Wrap("download blob", l.cont, name, err)
-		if errors.Is(err, azsource.ErrNotFound) {
+		if errors.Is(err, azstorage.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %w", fs.ErrNotExist, err)
 		}
 		return nil, err

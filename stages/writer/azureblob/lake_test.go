@@ -18,9 +18,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/schema"
-	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/parser/parsertest"
 	"github.com/entralake/entralake/stages/writer"
@@ -42,7 +42,7 @@ func start(t *testing.T, blockSize int) *env {
 	t.Helper()
 	srv := azurite.Start(t)
 	lake, err := azlake.Open(t.Context(), azlake.Config{URL: srv.URL("lake/entra/v1"),
-		Auth: azsource.Auth{ConnectionString: srv.ConnectionString}, BlockSize: blockSize})
+		Auth: azstorage.Auth{ConnectionString: srv.ConnectionString}, BlockSize: blockSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +200,8 @@ func TestBadPathsAndURLs(t *testing.T) {
 			t.Errorf("Create(%q) err=%v, want ErrUnsafePath", rel, err)
 		}
 	}
-	auth := azsource.Auth{ConnectionString: e.srv.ConnectionString}
-	if _, err := azlake.Open(t.Context(), azlake.Config{URL: e.srv.Endpoint, Auth: auth}); !errors.Is(err, azsource.ErrBadURL) {
+	auth := azstorage.Auth{ConnectionString: e.srv.ConnectionString}
+	if _, err := azlake.Open(t.Context(), azlake.Config{URL: e.srv.Endpoint, Auth: auth}); !errors.Is(err, azstorage.ErrBadURL) {
 		t.Errorf("Open(account URL) err=%v, want ErrBadURL", err)
 	}
 	// A lake in a container that does not exist yet: Open creates it.

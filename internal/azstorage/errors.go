@@ -1,4 +1,4 @@
-package azureblob
+package azstorage
 
 import (
 	"errors"
@@ -80,10 +80,10 @@ func (e *Error) Is(target error) bool {
 	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
 }
 
-// Permanent reports that trying again cannot help this task: the blob is
-// gone (404) or the range starts past its end (416). The worker pool
-// dead-letters such a task at once. A missing container is not the task's
-// fault: see Unusable.
+// Permanent reports that trying again cannot help: the blob is gone (404)
+// or the range starts past its end (416). The worker pool dead-letters
+// such a task at once. A missing container is not the task's fault: see
+// Unusable.
 func (e *Error) Permanent() bool {
 	return (e.StatusCode == http.StatusNotFound && !e.Unusable()) || e.StatusCode == http.StatusRequestedRangeNotSatisfiable
 }

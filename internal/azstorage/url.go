@@ -1,4 +1,4 @@
-package azureblob
+package azstorage
 
 import (
 	"errors"
