@@ -6,17 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/entralake/entralake/internal/azstorage"
-	"github.com/entralake/entralake/internal/fsfault"
 	"github.com/entralake/entralake/internal/location"
+	azlake "github.com/entralake/entralake/lake/azureblob"
+	"github.com/entralake/entralake/lake/dir"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/writer"
-	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 )
 
 // Source is what the lister lists and the parsers read.
@@ -76,7 +75,7 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 		log.Info("lake in Azure Blob Storage", "url", lake.String(), "auth", lake.Account().Method())
 		return lake, nil
 	}
-	lake := writer.DirLake{Root: loc.Path}
+	lake := dir.Lake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
 		return nil, err
 	}
@@ -87,10 +86,8 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 	// The table folders exist from the start: engines that register a
 	// table on a folder (Trino's external_location, sync_partition_metadata)
 	// refuse one that does not exist, the quarantine table's on a clean lake.
-	for _, table := range []string{lt.Table(), lt.QuarantineTable()} {
-		if err := os.MkdirAll(filepath.Join(loc.Path, table), 0o755); err != nil {
-			return nil, fmt.Errorf("lake: %w", fsfault.Classify(err))
-		}
+	if err := lake.Folders(lt.Table(), lt.QuarantineTable()); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
 	}
 	if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
 		log.Info("removed temporary files of crashed writers", "files", n)
@@ -98,8 +95,8 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error
 	return lake, nil
 }
 
-// prober is a lake that can check it takes a file (writer.DirLake and
-// the Azure lake do).
+// prober is a lake that can check it takes a file (lake/dir and
+// lake/azureblob do).
 type prober interface {
 	Probe(ctx context.Context) error
 }

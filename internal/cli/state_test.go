@@ -16,10 +16,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/entralake/entralake/internal/azurite"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
-	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/workers"
 	"github.com/entralake/entralake/workers/workerstest"
 	"github.com/nats-io/nats.go"
@@ -286,8 +286,8 @@ func TestLakeCheck(t *testing.T) {
 		}
 		return off
 	}
-	dir := t.TempDir()
-	lakeA := writer.DirLake{Root: filepath.Join(dir, "a")}
+	tmp := t.TempDir()
+	lakeA := dir.Lake{Root: filepath.Join(tmp, "a")}
 	c := lakeCheck{state: "data dir test", lake: lakeA.Root}
 
 	// Writers of one new state, on a new lake, all at once: one id.
@@ -323,7 +323,7 @@ func TestLakeCheck(t *testing.T) {
 	}
 
 	// A lake with a file of that name that is not ours.
-	lakeB := writer.DirLake{Root: filepath.Join(dir, "b")}
+	lakeB := dir.Lake{Root: filepath.Join(tmp, "b")}
 	if err := os.MkdirAll(lakeB.Root, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/lakecheck"
+	"github.com/entralake/entralake/lake"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/stages/writer/writertest"
@@ -50,7 +52,7 @@ func writeWithWriter(t *testing.T) string {
 		t.Fatalf("build record: %v", err)
 	}
 	root := t.TempDir()
-	w := writer.New(writer.Config{}, writer.DirLake{Root: root}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{}, dir.Lake{Root: root}, writertest.NewLedger(), nil)
 	acked := 0
 	err = w.Add(t.Context(), lt.Table(), "category=AuditLogs/date=2025-04-11/hour=16", "batch-1", rec,
 		writer.Pending{Ack: func(context.Context) error { acked++; return nil }, Nak: func() error { t.Error("nak"); return nil }})
@@ -91,8 +93,8 @@ func TestWriterFileIsEngineSafe(t *testing.T) {
 	if got, want := rep.Rows, 2; got != want {
 		t.Errorf("rows = %d, want %d", got, want)
 	}
-	if got, want := rep.KeyValue[writer.MetaBatches], "batch-1"; got != want {
-		t.Errorf("%s = %q, want %q", writer.MetaBatches, got, want)
+	if got, want := rep.KeyValue[lake.MetaBatches], "batch-1"; got != want {
+		t.Errorf("%s = %q, want %q", lake.MetaBatches, got, want)
 	}
 	// The near-unique columns are DELTA-encoded, and the check saw it.
 	for col, want := range map[string]parquet.Encoding{

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/azurite"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/stages/lister"
@@ -201,7 +202,7 @@ type pipeline struct {
 	stop func()
 }
 
-// startPipeline starts parsers reading src and a writer writing a DirLake
+// startPipeline starts parsers reading src and a writer writing a dir.Lake
 // in lake, on a JetStream server storing its state in store.
 func startPipeline(t testing.TB, src parser.BlobReader, store, lake string) *pipeline {
 	t.Helper()
@@ -239,7 +240,7 @@ func startPipeline(t testing.TB, src parser.BlobReader, store, lake string) *pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := writer.New(writer.Config{IdleFlush: 150 * time.Millisecond, Concurrency: 2}, writer.DirLake{Root: lake}, ledger, log)
+	w := writer.New(writer.Config{IdleFlush: 150 * time.Millisecond, Concurrency: 2}, dir.Lake{Root: lake}, ledger, log)
 
 	parseCtx, stopParse := context.WithCancel(ctx)
 	writeCtx, stopWrite := context.WithCancel(ctx)
@@ -307,7 +308,7 @@ func (p *pipeline) wait(t testing.TB) {
 // row is what the tests check of a lake row.
 type row struct{ id, blob string }
 
-// lakeRows reads every Parquet file of a table in a DirLake with pqarrow.
+// lakeRows reads every Parquet file of a table in a dir.Lake with pqarrow.
 func lakeRows(t testing.TB, lake, table string) []row {
 	t.Helper()
 	var rows []row

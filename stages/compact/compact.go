@@ -3,7 +3,6 @@ package compact
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
 )
 
@@ -30,10 +30,6 @@ import (
 type Ledger interface {
 	Record(ctx context.Context, file string, ids []string) error
 }
-
-// MetaBatches is the Parquet key-value metadata key listing, comma
-// separated, the batch ids a file holds (the writer's writer.MetaBatches).
-const MetaBatches = "entralake.batches"
 
 // Defaults of Config.
 const (
@@ -370,10 +366,15 @@ func (c *Compactor) plan(inputs []inputFile) []output {
 			o.Rows += in.rows
 			o.IDs = append(o.IDs, in.ids...)
 		}
-		if len(cur) == 1 {
+		switch {
+		case len(cur) == 1:
 			o.Name = cur[0].name
-		} else {
-			o.Name = fileName(o.IDs, o.Inputs)
+		case len(o.IDs) > 0:
+			// Named as the writer names its files, after the batches
+			// it holds: a re-run of the same job writes the same name.
+			o.Name = lake.FileName(o.IDs)
+		default:
+			o.Name = lake.FileName(o.Inputs)
 		}
 		outs = append(outs, o)
 		cur, size = nil, 0
@@ -387,23 +388,6 @@ func (c *Compactor) plan(inputs []inputFile) []output {
 	}
 	flush()
 	return outs
-}
-
-// fileName names a merged file as the writer names its files, after the
-// batches it holds (so a re-run of the same job writes the same name); a
-// file without batch ids is named after its inputs.
-func fileName(ids, inputs []string) string {
-	s := slices.Clone(ids)
-	if len(s) == 0 {
-		s = slices.Clone(inputs)
-	}
-	slices.Sort(s)
-	h := sha256.New()
-	for _, id := range s {
-		h.Write([]byte(id))
-		h.Write([]byte{0})
-	}
-	return "part-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".parquet"
 }
 
 // run does one job: journal, new content, swap, then finish.
@@ -629,7 +613,7 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 		return inputFile{}, fmt.Errorf("schema of %s: %w", filepath.Base(path), err)
 	}
 	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData()), plain: !usesDelta(r.MetaData())}
-	if v := r.MetaData().KeyValueMetadata().FindValue(MetaBatches); v != nil && *v != "" {
+	if v := r.MetaData().KeyValueMetadata().FindValue(lake.MetaBatches); v != nil && *v != "" {
 		in.ids = strings.Split(*v, ",")
 	}
 	return in, nil
@@ -705,7 +689,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 	if rows != o.Rows {
 		return fail(fmt.Errorf("merge into %s: read %d rows, the inputs' footers say %d", o.Name, rows, o.Rows))
 	}
-	if err := fw.AppendKeyValueMetadata(MetaBatches, strings.Join(o.IDs, ",")); err != nil {
+	if err := fw.AppendKeyValueMetadata(lake.MetaBatches, strings.Join(o.IDs, ",")); err != nil {
 		return fail(err)
 	}
 	if err := fw.Close(); err != nil {

@@ -21,6 +21,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/lakecheck"
+	"github.com/entralake/entralake/lake"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/compact"
 	"github.com/entralake/entralake/stages/writer"
@@ -94,7 +96,7 @@ func addFileWith(t *testing.T, cfg writer.Config, lake string, ledger *writertes
 	if err != nil {
 		t.Fatalf("build record: %v", err)
 	}
-	w := writer.New(cfg, writer.DirLake{Root: lake}, ledger, nil)
+	w := writer.New(cfg, dir.Lake{Root: lake}, ledger, nil)
 	var acked atomic.Int32
 	err = w.Add(context.Background(), tbl, partition, fmt.Sprintf("batch-%06d", first), rec,
 		writer.Pending{Ack: func(context.Context) error { acked.Add(1); return nil }, Nak: func() error { return nil }})
@@ -185,20 +187,20 @@ func checkPartition(t *testing.T, lake, rel string, want int) int {
 
 // checkLedger checks that every batch id of the ledger points at a file
 // that exists and lists the id in its metadata.
-func checkLedger(t *testing.T, lake string, ledger *writertest.Ledger, wantIDs int) {
+func checkLedger(t *testing.T, root string, ledger *writertest.Ledger, wantIDs int) {
 	t.Helper()
 	files := ledger.Files()
 	if got := len(files); got != wantIDs {
 		t.Errorf("ledger has %d batch ids, want %d", got, wantIDs)
 	}
 	for id, f := range files {
-		rep, err := lakecheck.CheckFile(filepath.Join(lake, filepath.FromSlash(f)), lakecheck.Options{MinMax: []string{schema.ColEventTime}})
+		rep, err := lakecheck.CheckFile(filepath.Join(root, filepath.FromSlash(f)), lakecheck.Options{MinMax: []string{schema.ColEventTime}})
 		if err != nil {
 			t.Errorf("ledger: batch %s -> %s: %v", id, f, err)
 			continue
 		}
-		if ids := strings.Split(rep.KeyValue[writer.MetaBatches], ","); !slices.Contains(ids, id) {
-			t.Errorf("ledger: batch %s -> %s, whose %s is %q", id, f, writer.MetaBatches, ids)
+		if ids := strings.Split(rep.KeyValue[lake.MetaBatches], ","); !slices.Contains(ids, id) {
+			t.Errorf("ledger: batch %s -> %s, whose %s is %q", id, f, lake.MetaBatches, ids)
 		}
 		for _, p := range rep.Problems {
 			t.Errorf("%s: %s", f, p)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/entralake/entralake/internal/gen"
+	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/parser/parsertest"
@@ -25,8 +26,8 @@ type memFile struct {
 	lake *memLake
 }
 
-func (l *memLake) Create(context.Context, string) (writer.File, error) { return &memFile{lake: l}, nil }
-func (l *memLake) Exists(context.Context, string) (bool, error)        { return false, nil }
+func (l *memLake) Create(context.Context, string) (lake.File, error) { return &memFile{lake: l}, nil }
+func (l *memLake) Exists(context.Context, string) (bool, error)      { return false, nil }
 func (f *memFile) Commit(context.Context) error {
 	f.lake.bytes.Add(int64(f.Len()))
 	f.lake.files.Add(1)

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/stages/writer/writertest"
 )
@@ -61,7 +62,7 @@ func (s *settled) pending(id string) writer.Pending {
 // buffered.
 func TestAddFlushCloseRace(t *testing.T) {
 	for round := range 20 {
-		w := writer.New(writer.Config{RollRows: 3, Concurrency: 2}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+		w := writer.New(writer.Config{RollRows: 3, Concurrency: 2}, dir.Lake{Root: t.TempDir()}, writertest.NewLedger(), nil)
 		s := &settled{count: map[string]int{}}
 		ctx := t.Context()
 		const adders, per = 4, 30
@@ -115,7 +116,7 @@ func TestAddFlushCloseRace(t *testing.T) {
 // TestAddAfterClose checks that a batch added after Close is given back at
 // once, not kept in a buffer nobody flushes.
 func TestAddAfterClose(t *testing.T) {
-	w := writer.New(writer.Config{}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{}, dir.Lake{Root: t.TempDir()}, writertest.NewLedger(), nil)
 	s := &settled{count: map[string]int{}}
 	w.Close(t.Context())
 	if err := w.Add(t.Context(), "azure_audit", "category=SignInLogs/date=2025-04-11/hour=16", "late", oneRow("late"), s.pending("late")); err != nil {
@@ -133,7 +134,7 @@ func TestAddAfterClose(t *testing.T) {
 // the batches whose file it could not begin before its context ended.
 func TestCloseReleasesWhenOutOfTime(t *testing.T) {
 	lake := t.TempDir()
-	w := writer.New(writer.Config{}, writer.DirLake{Root: lake}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{}, dir.Lake{Root: lake}, writertest.NewLedger(), nil)
 	s := &settled{count: map[string]int{}}
 	for i := range 3 {
 		id := strconv.Itoa(i)
@@ -164,7 +165,7 @@ func TestFailedFileFails(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(lake, "azure_audit"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w := writer.New(writer.Config{}, writer.DirLake{Root: lake}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{}, dir.Lake{Root: lake}, writertest.NewLedger(), nil)
 	s := &settled{count: map[string]int{}}
 	if err := w.Add(t.Context(), "azure_audit", "category=SignInLogs/date=2025-04-11/hour=16", "b", oneRow("b"), s.pending("b")); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/workers"
 	"github.com/nats-io/nats.go"
@@ -91,7 +92,7 @@ func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w = New(Config{IdleFlush: 200 * time.Millisecond}, DirLake{Root: lake}, ledger, nil)
+	w = New(Config{IdleFlush: 200 * time.Millisecond}, dir.Lake{Root: lake}, ledger, nil)
 	_, pool := writerPool(t, js, w)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

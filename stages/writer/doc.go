@@ -15,14 +15,15 @@
 // writer that died go to another after the ack wait. Partition values are checked to be escaped
 // key=value segments, so no value can write outside the lake.
 //
-// DirLake is the local lake; the subpackage azureblob is the Azure one.
+// The Lake is a driver of package lake: lake/dir (a local folder) or
+// lake/azureblob (Azure Blob Storage).
 //
 // # Errors
 //
 // A failed file is not an error of Add: its batches are failed through
 // Pending.Fail, which the worker pool's messages implement, so that each
 // failed file counts as a try of its batches (retried with growing delays,
-// dead-lettered after the last try). DirLake marks errors that no retry
+// dead-lettered after the last try). lake/dir marks errors that no retry
 // fixes (permission denied, a full disk...) Unusable(). A batch whose table
 // or partition is not a safe path, or whose body is not Arrow IPC, is a
 // permanent error (Permanent()) and goes to the dead-letter stream.

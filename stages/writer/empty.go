@@ -13,16 +13,16 @@ import (
 // WriteEmptyFiles writes each of files that the lake lacks: a Parquet file
 // with the file's columns and no row (see schema.EmptySuffix). It is
 // idempotent; writers call it when they open the lake.
-func WriteEmptyFiles(ctx context.Context, lake Lake, files []schema.EmptyFile, cfg schema.ParquetConfig) error {
+func WriteEmptyFiles(ctx context.Context, l Lake, files []schema.EmptyFile, cfg schema.ParquetConfig) error {
 	for _, ef := range files {
-		ok, err := lake.Exists(ctx, ef.Rel)
+		ok, err := l.Exists(ctx, ef.Rel)
 		if err != nil {
 			return fmt.Errorf("empty file %s: %w", ef.Rel, err)
 		}
 		if ok {
 			continue
 		}
-		f, err := lake.Create(ctx, ef.Rel)
+		f, err := l.Create(ctx, ef.Rel)
 		if err != nil {
 			return fmt.Errorf("empty file %s: %w", ef.Rel, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/writer"
 )
@@ -23,7 +24,7 @@ func TestWriteEmptyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	lake := writer.DirLake{Root: root}
+	lake := dir.Lake{Root: root}
 	files := schema.EmptyFiles(lt)
 	ctx := context.Background()
 	if err := writer.WriteEmptyFiles(ctx, lake, files, schema.ParquetConfig{}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/stages/writer/writertest"
@@ -22,7 +23,7 @@ import (
 func TestIdleFlushWaitsForBusy(t *testing.T) {
 	var busy atomic.Bool
 	busy.Store(true)
-	w := writer.New(writer.Config{IdleFlush: 20 * time.Millisecond, Busy: busy.Load}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{IdleFlush: 20 * time.Millisecond, Busy: busy.Load}, dir.Lake{Root: t.TempDir()}, writertest.NewLedger(), nil)
 	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
 	defer b.Release()
@@ -55,7 +56,7 @@ func TestIdleFlushWaitsForBusy(t *testing.T) {
 // concurrently) still goes into the same file.
 func TestTaskEndWaitsForStragglers(t *testing.T) {
 	lake := t.TempDir()
-	w := writer.New(writer.Config{FlushAtTaskEnd: true}, writer.DirLake{Root: lake}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{FlushAtTaskEnd: true}, dir.Lake{Root: lake}, writertest.NewLedger(), nil)
 	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
 	defer b.Release()
@@ -90,7 +91,7 @@ func TestTaskEndWaitsForStragglers(t *testing.T) {
 // file closes as soon as the task's whole share of the partition is
 // buffered, whatever the order its batches came in, and not before.
 func TestTaskEndCountsShare(t *testing.T) {
-	w := writer.New(writer.Config{FlushAtTaskEnd: true}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{FlushAtTaskEnd: true}, dir.Lake{Root: t.TempDir()}, writertest.NewLedger(), nil)
 	sch := arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
 	defer b.Release()
@@ -135,7 +136,7 @@ func TestMaxBufferedCountsTinyBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit = 4 << 20
-	w := writer.New(writer.Config{MaxBuffered: limit}, writer.DirLake{Root: t.TempDir()}, writertest.NewLedger(), nil)
+	w := writer.New(writer.Config{MaxBuffered: limit}, dir.Lake{Root: t.TempDir()}, writertest.NewLedger(), nil)
 	nop := func() error { return nil }
 	ctx := t.Context()
 	const days, perDay = 40, 3

@@ -6,18 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entralake/entralake/lake"
+	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/workers"
 )
 
 // slowLake takes delay to start each file: a file that is slow to write.
 type slowLake struct {
-	DirLake
+	dir.Lake
 	delay time.Duration
 }
 
-func (l slowLake) Create(ctx context.Context, rel string) (File, error) {
+func (l slowLake) Create(ctx context.Context, rel string) (lake.File, error) {
 	time.Sleep(l.delay)
-	return l.DirLake.Create(ctx, rel)
+	return l.Lake.Create(ctx, rel)
 }
 
 // TestHeldWhileWriting checks that the batches of a file that takes longer
@@ -35,7 +37,7 @@ func TestHeldWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := New(Config{MaxAge: 100 * time.Millisecond, TouchEvery: workers.InProgressEvery(ackWait)},
-		slowLake{DirLake{Root: lake}, 3 * ackWait}, ledger, nil)
+		slowLake{dir.Lake{Root: lake}, 3 * ackWait}, ledger, nil)
 	cons, pool := writerPool(t, js, w)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup

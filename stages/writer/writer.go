@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,12 +21,22 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
+
+// Lake stores the files of the lake (lake/dir, lake/azureblob).
+type Lake interface {
+	// Create starts a file at rel (a slash-separated path inside the
+	// lake); it becomes visible only when committed.
+	Create(ctx context.Context, rel string) (lake.File, error)
+	// Exists reports whether a committed file is at rel.
+	Exists(ctx context.Context, rel string) (bool, error)
+}
 
 // Ledger remembers which lake file holds each batch, so that a batch
 // delivered again after a crash is not written a second time.
@@ -216,7 +223,7 @@ func (pt *part) share(p Pending) (ended, done bool) {
 }
 
 // New returns a Writer.
-func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
+func New(cfg Config, l Lake, ledger Ledger, log *slog.Logger) *Writer {
 	if cfg.RollBytes <= 0 {
 		cfg.RollBytes = DefaultRollBytes
 	}
@@ -241,7 +248,7 @@ func New(cfg Config, lake Lake, ledger Ledger, log *slog.Logger) *Writer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Writer{cfg: cfg, lake: lake, ledger: ledger, log: log, sem: make(chan struct{}, cfg.Concurrency),
+	return &Writer{cfg: cfg, lake: l, ledger: ledger, log: log, sem: make(chan struct{}, cfg.Concurrency),
 		parts: map[string]*part{}, writing: map[*part]struct{}{}, inflight: map[string]bool{}}
 }
 
@@ -581,7 +588,7 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 	}
 	defer func() { <-w.sem }()
 	ctx = context.WithoutCancel(ctx) // finish a file once begun
-	rel := pt.table + "/" + pt.partition + "/" + fileName(pt.ids)
+	rel := pt.table + "/" + pt.partition + "/" + lake.FileName(pt.ids)
 	n, err := w.write(ctx, rel, pt)
 	// Settled below: touches now would only delay a nak'ed redelivery.
 	w.mu.Lock()
@@ -659,7 +666,7 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 			return 0, fmt.Errorf("encode parquet: %w", err)
 		}
 	}
-	if err := fw.AppendKeyValueMetadata(MetaBatches, strings.Join(pt.ids, ",")); err != nil {
+	if err := fw.AppendKeyValueMetadata(lake.MetaBatches, strings.Join(pt.ids, ",")); err != nil {
 		f.Abort()
 		return 0, fmt.Errorf("finish parquet file: %w", err)
 	}
@@ -691,25 +698,7 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 // after it is committed.
 var testHookBeforeCommit, testHookAfterCommit func(rel string)
 
-// MetaBatches is the Parquet key-value metadata key that lists, comma
-// separated, the ids of the batches a file holds (compaction moves them to
-// the merged file's ledger entries).
-const MetaBatches = "entralake.batches"
-
 var fileBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
-
-// fileName names a file after the batches it holds: the same batches give
-// the same name.
-func fileName(ids []string) string {
-	s := slices.Clone(ids)
-	slices.Sort(s)
-	h := sha256.New()
-	for _, id := range s {
-		h.Write([]byte(id))
-		h.Write([]byte{0})
-	}
-	return "part-" + hex.EncodeToString(h.Sum(nil)[:12]) + ".parquet"
-}
 
 type countingWriter struct {
 	w interface{ Write([]byte) (int, error) }

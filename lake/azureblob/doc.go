@@ -1,5 +1,6 @@
 // Package azureblob is a lake in Azure Blob Storage (or ADLS Gen2 through
-// its blob endpoint): it implements writer.Lake on block blobs.
+// its blob endpoint), on block blobs: a driver of the lake contract (see
+// package lake) that the writer uses as its writer.Lake.
 //
 // A file is staged block by block while the writer encodes it
 // (StageBlock every BlockSize bytes, 8 MiB by default, with its MD5
@@ -18,12 +19,13 @@
 //	abfss://<container>@<account>.dfs.core.windows.net[/<folder>]
 //	http://127.0.0.1:10000/devstoreaccount1/<container>[/<folder>]   (Azurite)
 //
-// Credentials are chosen as for a source (see internal/azstorage): a
-// connection string, a SAS, the account key, then Microsoft Entra ID.
+// The URL, the credentials and the errors are internal/azstorage's, shared
+// with the Azure source: a connection string, a SAS, the account key,
+// then Microsoft Entra ID.
 //
 // # Errors
 //
 // Storage errors are *azstorage.Error values (no secret in their text);
-// writer.ErrUnsafePath reports a path that is not clean and relative,
+// lake.ErrUnsafePath reports a path that is not clean and relative,
 // ErrClosed a write after Commit or Abort.
 package azureblob

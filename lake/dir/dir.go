@@ -1,4 +1,4 @@
-package writer
+package dir
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,41 +13,22 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/internal/fsfault"
+	"github.com/entralake/entralake/lake"
 )
 
-// Lake stores the files of the lake.
-type Lake interface {
-	// Create starts a file at rel (a slash-separated path inside the
-	// lake); it becomes visible only when committed.
-	Create(ctx context.Context, rel string) (File, error)
-	// Exists reports whether a committed file is at rel.
-	Exists(ctx context.Context, rel string) (bool, error)
-}
-
-// File is a lake file being written.
-type File interface {
-	io.Writer
-	// Commit makes the file visible, whole, under its name.
-	Commit(ctx context.Context) error
-	// Abort discards it.
-	Abort() error
-}
-
-// ErrUnsafePath reports a lake path that would leave the lake folder.
-var ErrUnsafePath = errors.New("unsafe lake path")
-
-// DirLake is a lake in a local folder. A file is written under a temporary
+// Lake is a lake in a local folder. A file is written under a temporary
 // name that starts with '.', which query engines ignore, synced, renamed
 // into place, and its folder synced: a crash leaves the old state or the
 // whole new file, never a part of it. Errors that no retry fixes
 // (permission denied, read-only, a file where a folder should be, a full
 // disk) have Unusable() true (internal/fsfault).
-type DirLake struct {
+type Lake struct {
 	Root string
 }
 
-// Create implements Lake.
-func (d DirLake) Create(_ context.Context, rel string) (File, error) {
+// Create starts a file at rel, written under a temporary name until it
+// is committed.
+func (d Lake) Create(_ context.Context, rel string) (lake.File, error) {
 	p, err := d.path(rel)
 	if err != nil {
 		return nil, err
@@ -69,7 +49,7 @@ func (d DirLake) Create(_ context.Context, rel string) (File, error) {
 
 // Probe checks that the lake folder takes a file: it creates one (and the
 // folder, if missing), writes a byte and removes it.
-func (d DirLake) Probe(context.Context) error {
+func (d Lake) Probe(context.Context) error {
 	if err := os.MkdirAll(d.Root, 0o755); err != nil {
 		return fmt.Errorf("lake %s is not usable: %w", d.Root, fsfault.Classify(err))
 	}
@@ -85,8 +65,8 @@ func (d DirLake) Probe(context.Context) error {
 	return nil
 }
 
-// Exists implements Lake.
-func (d DirLake) Exists(_ context.Context, rel string) (bool, error) {
+// Exists reports whether a committed file is at rel.
+func (d Lake) Exists(_ context.Context, rel string) (bool, error) {
 	p, err := d.path(rel)
 	if err != nil {
 		return false, err
@@ -103,7 +83,7 @@ func (d DirLake) Exists(_ context.Context, rel string) (bool, error) {
 
 // ReadFile returns the bytes of the file at rel (small files: the lake's
 // marker); a missing file is an error matching fs.ErrNotExist.
-func (d DirLake) ReadFile(_ context.Context, rel string) ([]byte, error) {
+func (d Lake) ReadFile(_ context.Context, rel string) ([]byte, error) {
 	p, err := d.path(rel)
 	if err != nil {
 		return nil, err
@@ -111,16 +91,38 @@ func (d DirLake) ReadFile(_ context.Context, rel string) ([]byte, error) {
 	return os.ReadFile(p)
 }
 
-func (d DirLake) path(rel string) (string, error) {
-	if !filepath.IsLocal(filepath.FromSlash(rel)) || strings.Contains(rel, "\\") {
-		return "", fmt.Errorf("%w: %q", ErrUnsafePath, rel)
+// path is the file path of rel, a clean relative lake path
+// (lake.CheckPath) that is also local to the folder on this system
+// (filepath.IsLocal: no reserved name on Windows).
+func (d Lake) path(rel string) (string, error) {
+	if err := lake.CheckPath(rel); err != nil {
+		return "", err
+	}
+	if !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return "", fmt.Errorf("%w: %q", lake.ErrUnsafePath, rel)
 	}
 	return filepath.Join(d.Root, filepath.FromSlash(rel)), nil
 }
 
+// Folders creates the folders rels (lake paths) if they are missing:
+// engines that register a table on a folder (Trino's external_location,
+// sync_partition_metadata) refuse one that does not exist.
+func (d Lake) Folders(rels ...string) error {
+	for _, rel := range rels {
+		p, err := d.path(rel)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fsfault.Classify(err)
+		}
+	}
+	return nil
+}
+
 // RemoveStaleTemp deletes temporary files older than age, left by writers
 // that crashed; younger ones may belong to a running writer.
-func (d DirLake) RemoveStaleTemp(age time.Duration) (int, error) {
+func (d Lake) RemoveStaleTemp(age time.Duration) (int, error) {
 	n := 0
 	err := filepath.WalkDir(d.Root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {

@@ -12,8 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"path"
-	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
@@ -22,7 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/entralake/entralake/internal/azstorage"
-	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/lake"
 )
 
 // DefaultBlockSize is the size of a staged block.
@@ -47,8 +45,7 @@ type Config struct {
 	Options azstorage.Options
 }
 
-// Lake is a lake in a blob container. It implements writer.Lake and is
-// safe for concurrent use.
+// Lake is a lake in a blob container. It is safe for concurrent use.
 type Lake struct {
 	acct      *azstorage.Account
 	cont      string
@@ -117,11 +114,10 @@ func (l *Lake) Account() *azstorage.Account { return l.acct }
 func (l *Lake) String() string { return l.acct.Location().String() }
 
 // Name returns the blob name of the lake path rel, checking that rel is a
-// clean relative path.
+// clean relative path (lake.CheckPath).
 func (l *Lake) Name(rel string) (string, error) {
-	if rel == "" || strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") || path.Clean(rel) != rel ||
-		rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("%w: %q", writer.ErrUnsafePath, rel)
+	if err := lake.CheckPath(rel); err != nil {
+		return "", err
 	}
 	if l.prefix == "" {
 		return rel, nil
@@ -129,9 +125,9 @@ func (l *Lake) Name(rel string) (string, error) {
 	return l.prefix + "/" + rel, nil
 }
 
-// Create implements writer.Lake: the file is staged as blocks while it
-// is written and appears, whole, at Commit.
-func (l *Lake) Create(ctx context.Context, rel string) (writer.File, error) {
+// Create starts a file at rel: it is staged as blocks while it is written
+// and appears, whole, at Commit.
+func (l *Lake) Create(ctx context.Context, rel string) (lake.File, error) {
 	name, err := l.Name(rel)
 	if err != nil {
 		return nil, err
@@ -143,8 +139,8 @@ func (l *Lake) Create(ctx context.Context, rel string) (writer.File, error) {
 	return f, nil
 }
 
-// Exists implements writer.Lake with GetProperties: only committed blobs
-// exist.
+// Exists reports, with GetProperties, whether a committed blob is at rel:
+// only committed blobs exist.
 func (l *Lake) Exists(ctx context.Context, rel string) (bool, error) {
 	name, err := l.Name(rel)
 	if err != nil {

@@ -20,11 +20,13 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/azurite"
+	"github.com/entralake/entralake/lake"
+	azlake "github.com/entralake/entralake/lake/azureblob"
+	"github.com/entralake/entralake/lake/laketest"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/parser/parsertest"
 	"github.com/entralake/entralake/stages/writer"
-	azlake "github.com/entralake/entralake/stages/writer/azureblob"
 	"github.com/entralake/entralake/stages/writer/writertest"
 )
 
@@ -85,7 +87,7 @@ func (e *env) download(t *testing.T, name string) []byte {
 }
 
 // write writes data in uneven pieces.
-func write(t *testing.T, f writer.File, data []byte) {
+func write(t *testing.T, f lake.File, data []byte) {
 	t.Helper()
 	for len(data) > 0 {
 		n := min(len(data), 100_000+len(data)%7777)
@@ -108,13 +110,13 @@ func TestCommitAbort(t *testing.T) {
 	tests := []struct {
 		name string
 		size int
-		end  func(writer.File) error // nil: never ended (a crash)
+		end  func(lake.File) error // nil: never ended (a crash)
 		want bool
 	}{
-		{"committed", len(data), func(f writer.File) error { return f.Commit(ctx) }, true},
-		{"committed, exactly one block", block, func(f writer.File) error { return f.Commit(ctx) }, true},
-		{"committed, empty", 0, func(f writer.File) error { return f.Commit(ctx) }, true},
-		{"aborted", len(data), func(f writer.File) error { return f.Abort() }, false},
+		{"committed", len(data), func(f lake.File) error { return f.Commit(ctx) }, true},
+		{"committed, exactly one block", block, func(f lake.File) error { return f.Commit(ctx) }, true},
+		{"committed, empty", 0, func(f lake.File) error { return f.Commit(ctx) }, true},
+		{"aborted", len(data), func(f lake.File) error { return f.Abort() }, false},
 		{"crashed before commit", len(data), nil, false},
 	}
 	for i, tt := range tests {
@@ -193,10 +195,15 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// TestConformance runs the lake drivers' suite on Azurite.
+func TestConformance(t *testing.T) {
+	laketest.Run(t, start(t, 0).lake)
+}
+
 func TestBadPathsAndURLs(t *testing.T) {
 	e := start(t, 0)
-	for _, rel := range []string{"", "/abs/x.parquet", "../x.parquet", "a/../../x", "a//b", "a\\b", "a/./b"} {
-		if _, err := e.lake.Create(t.Context(), rel); !errors.Is(err, writer.ErrUnsafePath) {
+	for _, rel := range laketest.UnsafePaths {
+		if _, err := e.lake.Create(t.Context(), rel); !errors.Is(err, lake.ErrUnsafePath) {
 			t.Errorf("Create(%q) err=%v, want ErrUnsafePath", rel, err)
 		}
 	}
@@ -236,7 +243,7 @@ func TestWriterToAzure(t *testing.T) {
 	var batches, wantRows, wantQ int64
 	var first *parser.Batch
 	var firstID string
-	root := "../../../testdata/export"
+	root := "../../testdata/export"
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
 			return err
