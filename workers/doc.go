@@ -2,7 +2,12 @@
 // embedded server for the zero-set-up default, the idempotent set-up of
 // streams, consumers and key-value buckets, and Pool, which pulls messages
 // with bounded concurrency and acks, naks or terminates each one according to
-// what its Handler returned.
+// what its Handler returned. It is the only package besides internal/cli
+// that knows NATS: stages see a message as a schema.Message, which Pool
+// adapts from jetstream.Msg, and publish schema.Outgoing values through
+// Publisher; the ledger (Ledger), the offsets (Offsets), finished tasks
+// (Tasks), health records and dead letters are key-value buckets and
+// streams kept here, behind the small interfaces the stages declare.
 //
 // # Topology
 //
@@ -38,7 +43,7 @@
 // imports no stage: an error with Permanent() true is terminated and sent to
 // the dead-letter stream at once; an error with Deferred() true means the
 // handler kept the message and settles it later through the message's
-// Settler, with the same accounting; any other error is retried with a
+// Settle, with the same accounting; any other error is retried with a
 // growing delay until MaxDeliver, then dead-lettered. An error with
 // Unusable() true (the lake or source cannot be used as configured) is
 // retried like any other; IsUnusable lets a caller fail fast on it or

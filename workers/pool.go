@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -39,18 +40,19 @@ func init() {
 
 // Handler does the work of one message. A nil error acks it.
 //
-// The message a Pool hands over also implements Settler: a handler that
-// keeps the message (its error has Deferred() true) settles it later
-// through it, with the same retry accounting as a returned error.
+// The message is a schema.Message, which stages handle without knowing
+// JetStream: a handler that keeps the message (its error has Deferred()
+// true) settles it later through its Settle, with the same retry
+// accounting as a returned error.
 type Handler interface {
-	Handle(ctx context.Context, msg jetstream.Msg) error
+	Handle(ctx context.Context, msg schema.Message) error
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, msg jetstream.Msg) error
+type HandlerFunc func(ctx context.Context, msg schema.Message) error
 
 // Handle calls f.
-func (f HandlerFunc) Handle(ctx context.Context, msg jetstream.Msg) error { return f(ctx, msg) }
+func (f HandlerFunc) Handle(ctx context.Context, msg schema.Message) error { return f(ctx, msg) }
 
 // ErrInvalidOption reports a bad option value.
 var ErrInvalidOption = errors.New("invalid option")
@@ -336,51 +338,69 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 	}()
-	err := p.h.Handle(ctx, &message{Msg: msg, pool: p})
+	m := &message{msg: msg, pool: p}
+	err := p.h.Handle(ctx, m)
 	close(done)
 	attrs := metric.WithAttributes(attribute.String("consumer", p.name))
 	mHandleTime.Record(ctx, time.Since(start).Seconds(), attrs)
-	outcome := p.settle(ctx, msg, err)
+	outcome := p.settle(ctx, m, err)
 	p.count(ctx, outcome, err)
 	if outcome == OutcomeRetry || outcome == OutcomeDeadLetter {
 		span.SetStatus(codes.Error, err.Error())
 	}
 }
 
-// Settler is implemented by the messages a Pool hands to its Handler.
-type Settler interface {
-	// Settle finishes a message its handler kept (Deferred): nil acks
-	// it; an error is retried or dead-lettered as if the handler had
-	// returned it.
-	Settle(ctx context.Context, err error)
-}
-
-// message is a pulled message that its handler may settle later.
+// message is a pulled JetStream message as a schema.Message: what a
+// Handler gets.
 type message struct {
-	jetstream.Msg
+	msg  jetstream.Msg
 	pool *Pool
 }
 
-// Settle implements Settler.
-func (m *message) Settle(ctx context.Context, err error) {
-	m.pool.count(ctx, m.pool.settle(ctx, m.Msg, err), err)
+var _ schema.Message = (*message)(nil)
+
+// Data implements schema.Message.
+func (m *message) Data() []byte { return m.msg.Data() }
+
+// Header implements schema.Message.
+func (m *message) Header(key string) string { return m.msg.Headers().Get(key) }
+
+// Ack implements schema.Message with a double ack: it returns once the
+// server confirmed it.
+func (m *message) Ack(ctx context.Context) error { return m.msg.DoubleAck(ctx) }
+
+// Nak implements schema.Message (see Pool.nak).
+func (m *message) Nak(delay time.Duration) error { return m.pool.nak(m.msg, delay) }
+
+// InProgress implements schema.Message.
+func (m *message) InProgress() error { return m.msg.InProgress() }
+
+// Term implements schema.Message.
+func (m *message) Term(reason string) error { return m.msg.TermWithReason(reason) }
+
+// Delivered implements schema.Message from the message's metadata (1
+// when it has none).
+func (m *message) Delivered() uint64 {
+	if md, _ := m.msg.Metadata(); md != nil {
+		return md.NumDelivered
+	}
+	return 1
 }
 
-// Nak gives the message back for delivery at once (see Pool.nak).
-func (m *message) Nak() error { return m.pool.nak(m.Msg, 0) }
+// Settle implements schema.Message with the pool's accounting.
+func (m *message) Settle(ctx context.Context, err error) {
+	m.pool.count(ctx, m.pool.settle(ctx, m, err), err)
+}
 
-// NakWithDelay gives the message back for delivery after delay (see
-// Pool.nak).
-func (m *message) NakWithDelay(delay time.Duration) error { return m.pool.nak(m.Msg, delay) }
-
-// settle acks, naks or terminates msg after its handler returned err, and
+// settle acks, naks or terminates m after its handler returned err, and
 // says which.
-func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) Outcome {
+func (p *Pool) settle(ctx context.Context, m *message, err error) Outcome {
+	msg := m.msg
 	var deferred interface{ Deferred() bool }
 	switch {
 	case err == nil:
 		start := time.Now()
-		if aerr := msg.DoubleAck(ctx); aerr != nil {
+		if aerr := m.Ack(ctx); aerr != nil {
 			p.log.LogAttrs(ctx, slog.LevelWarn, "ack failed; the message will be redelivered", slog.String("subject", msg.Subject()), slog.Any("err", aerr))
 		}
 		mAckTime.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("consumer", p.name)))
@@ -392,13 +412,9 @@ func (p *Pool) settle(ctx context.Context, msg jetstream.Msg, err error) Outcome
 		_ = p.nak(msg, 0)
 		return OutcomeReleased
 	}
-	md, _ := msg.Metadata()
-	var delivered uint64 = 1
-	if md != nil {
-		delivered = md.NumDelivered
-	}
+	delivered := m.Delivered()
 	if IsPermanent(err) || delivered >= uint64(p.maxDeliver) {
-		p.deadLetter(ctx, msg, err, delivered)
+		p.deadLetter(ctx, m, err, delivered)
 		return OutcomeDeadLetter
 	}
 	delay := backoff(delivered)
@@ -434,7 +450,8 @@ const (
 	HeaderDLQDelivered = "Entralake-Delivered"
 )
 
-func (p *Pool) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, delivered uint64) {
+func (p *Pool) deadLetter(ctx context.Context, m *message, cause error, delivered uint64) {
+	msg := m.msg
 	md, _ := msg.Metadata()
 	stream := "unknown"
 	if md != nil {
@@ -455,11 +472,11 @@ func (p *Pool) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, d
 	if _, err := p.js.PublishMsg(ctx, dl); err != nil {
 		// Keep the message: losing it is worse than retrying it.
 		p.log.LogAttrs(ctx, slog.LevelError, "dead-letter publish failed; retrying the message", slog.String("subject", msg.Subject()), slog.Any("err", err), slog.Any("cause", cause))
-		_ = p.nak(msg, backoff(delivered))
+		_ = m.Nak(backoff(delivered))
 		return
 	}
 	p.log.LogAttrs(ctx, slog.LevelError, "message dead-lettered", slog.String("subject", msg.Subject()), slog.Uint64("delivered", delivered), slog.Any("err", cause))
-	_ = msg.TermWithReason(truncate(cause.Error(), 200))
+	_ = m.Term(truncate(cause.Error(), 200))
 }
 
 // backoff grows from 1s to at most 2 minutes.

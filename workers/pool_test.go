@@ -59,7 +59,7 @@ func TestPool(t *testing.T) {
 		}
 	}
 	var calls [4]atomic.Int32
-	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+	h := HandlerFunc(func(ctx context.Context, msg schema.Message) error {
 		i, _ := strconv.Atoi(string(msg.Data()))
 		n := calls[i].Add(1)
 		switch i {
@@ -143,7 +143,7 @@ func TestRetryDeadLetter(t *testing.T) {
 	}
 	var fixed atomic.Bool
 	var handled atomic.Int32
-	pool, err := NewPool(js, cons, HandlerFunc(func(context.Context, jetstream.Msg) error {
+	pool, err := NewPool(js, cons, HandlerFunc(func(context.Context, schema.Message) error {
 		handled.Add(1)
 		if fixed.Load() {
 			return nil
@@ -273,7 +273,7 @@ func TestPoolTakesOnlyWhatItStarts(t *testing.T) {
 	var calls [2]atomic.Int32
 	started := make(chan struct{})
 	var once sync.Once
-	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+	h := HandlerFunc(func(ctx context.Context, msg schema.Message) error {
 		i, _ := strconv.Atoi(string(msg.Data()))
 		calls[i].Add(1)
 		if i == 0 {

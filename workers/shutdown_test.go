@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -75,7 +76,7 @@ func TestShutdownReleasesPulled(t *testing.T) {
 	var running atomic.Int32
 	unblock := make(chan struct{})
 	var outcomes sync.Map
-	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+	h := HandlerFunc(func(ctx context.Context, msg schema.Message) error {
 		running.Add(1)
 		<-unblock
 		return nil
@@ -134,7 +135,7 @@ func TestShutdownReleasesCut(t *testing.T) {
 func runCut(t *testing.T, js jetstream.JetStream, cons jetstream.Consumer, opts ...Option) {
 	t.Helper()
 	started := make(chan struct{})
-	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+	h := HandlerFunc(func(ctx context.Context, msg schema.Message) error {
 		close(started)
 		<-ctx.Done()
 		return ctx.Err()
@@ -172,14 +173,9 @@ func TestDeferredSettle(t *testing.T) {
 	cons := publishBatches(t, js, 1)
 	var handled atomic.Int32
 	var reported sync.Map
-	h := HandlerFunc(func(ctx context.Context, msg jetstream.Msg) error {
+	h := HandlerFunc(func(ctx context.Context, msg schema.Message) error {
 		handled.Add(1)
-		s, ok := msg.(Settler)
-		if !ok {
-			t.Error("the pool's message is not a Settler")
-			return nil
-		}
-		go s.Settle(context.WithoutCancel(ctx), unusable{})
+		go msg.Settle(context.WithoutCancel(ctx), unusable{})
 		return kept{}
 	})
 	pool, err := NewPool(js, cons, h, WithMaxDeliver(2), WithReport(func(o Outcome, err error) {

@@ -245,12 +245,15 @@ func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	return parser.NewHandler(parser.HandlerConfig{
-		Tasks:      tasks,
-		Parser:     parser.Config{LogType: lt, MaxRecordSize: int(f.MaxRecordSize), BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
+	out := &parser.Stream{
+		Publisher:  workers.Publisher{JS: c.js},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(c.nc.MaxPayload()),
-	}, src, c.js, log)
+	}
+	return parser.NewHandler(parser.HandlerConfig{
+		Tasks:  tasks,
+		Parser: parser.Config{LogType: lt, MaxRecordSize: int(f.MaxRecordSize), BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
+	}, src, out, log)
 }
 
 func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, q QueueFlags, log *slog.Logger, extra ...workers.Option) error {
@@ -277,7 +280,7 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, log *
 		return nil, err
 	}
 	return lister.New(lister.Config{SourceID: sf.id(), SourceLabel: sf.SourceLabel, Subject: workers.SubjectTasks,
-		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: int64(lf.TaskSize)}, src, settler.off, c.js, log), nil
+		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: int64(lf.TaskSize)}, src, settler.off, workers.Publisher{JS: c.js}, log), nil
 }
 
 // newWriter returns the writer stage; with idle > 0 (run --once) it closes

@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/schema/schematest"
 	"github.com/entralake/entralake/stages/parser"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // oneBlob serves the same bytes for every blob.
@@ -29,17 +28,7 @@ func (b oneBlob) ReadRange(_ context.Context, _, _ string, off, n int64) (io.Rea
 // dropPublisher takes batches and keeps nothing.
 type dropPublisher struct{}
 
-func (dropPublisher) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	return &jetstream.PubAck{}, nil
-}
-
-// taskMsg is a task message; the parser reads only its data.
-type taskMsg struct {
-	jetstream.Msg
-	data []byte
-}
-
-func (m taskMsg) Data() []byte { return m.data }
+func (dropPublisher) Publish(context.Context, schema.Outgoing) error { return nil }
 
 // TestQuarantineMetricByKind parses one bad line of each kind of reason and
 // checks that entralake_records_quarantined_total has a series for every
@@ -62,8 +51,8 @@ func TestQuarantineMetricByKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, err := parser.NewHandler(parser.HandlerConfig{Parser: parser.Config{LogType: lt, MaxRecordSize: 256}, Subject: func(string) string { return "x" }},
-		oneBlob(blob), dropPublisher{}, slog.New(slog.DiscardHandler))
+	ph, err := parser.NewHandler(parser.HandlerConfig{Parser: parser.Config{LogType: lt, MaxRecordSize: 256}},
+		oneBlob(blob), &parser.Stream{Publisher: dropPublisher{}, Subject: func(string) string { return "x" }}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +61,7 @@ func TestQuarantineMetricByKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ph.Handle(t.Context(), taskMsg{data: task}); err != nil {
+	if err := ph.Handle(t.Context(), &schematest.Message{Body: task}); err != nil {
 		t.Fatal(err)
 	}
 

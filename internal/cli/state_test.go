@@ -22,7 +22,6 @@ import (
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/workers"
 	"github.com/entralake/entralake/workers/workerstest"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -185,7 +184,7 @@ type meetingPublisher struct {
 	done  chan struct{}
 }
 
-func (p *meetingPublisher) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+func (p *meetingPublisher) Publish(ctx context.Context, m schema.Outgoing) error {
 	p.first.Do(func() {
 		p.meet.Done()
 		go func() { p.meet.Wait(); close(p.done) }()
@@ -195,7 +194,7 @@ func (p *meetingPublisher) PublishMsg(ctx context.Context, m *nats.Msg, opts ...
 			p.t.Error("the other lister never published")
 		}
 	})
-	return p.Publisher.PublishMsg(ctx, m, opts...)
+	return p.Publisher.Publish(ctx, m)
 }
 
 // TestTwoListers runs two listers at once on one export (a rolling update:
@@ -218,7 +217,7 @@ func TestTwoListers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub := &meetingPublisher{Publisher: js, t: t, meet: &meet, done: make(chan struct{})}
+		pub := &meetingPublisher{Publisher: workers.Publisher{JS: js}, t: t, meet: &meet, done: make(chan struct{})}
 		l := lister.New(lister.Config{SourceID: "test", Subject: workers.SubjectTasks}, s, off, pub, log)
 		wg.Go(func() {
 			if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
@@ -258,7 +257,7 @@ func TestListerKeepsConcurrentSettle(t *testing.T) {
 			t.Error(err)
 		}
 	}}
-	l := lister.New(lister.Config{SourceID: "test", Subject: workers.SubjectTasks}, local.Dir{Root: src}, &workers.Offsets{KV: racy}, js, nil)
+	l := lister.New(lister.Config{SourceID: "test", Subject: workers.SubjectTasks}, local.Dir{Root: src}, &workers.Offsets{KV: racy}, workers.Publisher{JS: js}, nil)
 	if err := l.Pass(t.Context(), time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}

@@ -228,11 +228,12 @@ func startPipeline(t testing.TB, src parser.BlobReader, store, lake string) *pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, err := parser.NewHandler(parser.HandlerConfig{
-		Parser:     parser.Config{LogType: lt},
+	out := &parser.Stream{
+		Publisher:  workers.Publisher{JS: js},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(nc.MaxPayload()),
-	}, src, js, log)
+	}
+	ph, err := parser.NewHandler(parser.HandlerConfig{Parser: parser.Config{LogType: lt}}, src, out, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func (p *pipeline) lister(t testing.TB, src lister.Source, cfg lister.Config) *l
 	if cfg.SourceID == "" {
 		cfg.SourceID = "test"
 	}
-	return lister.New(cfg, src, off, p.js, p.log)
+	return lister.New(cfg, src, off, workers.Publisher{JS: p.js}, p.log)
 }
 
 // wait returns once every task and batch is done (batches are acked only

@@ -4,9 +4,11 @@
 // a time, and skips every y=/m=/d=/h= folder outside the time range, so a
 // replay of one day lists one day, not the container. For each blob it
 // compares the size with how far the blob was already published (kept in
-// an Offsets store) and publishes one task for the new byte range, with a
-// Nats-Msg-Id derived from the blob, its etag and the range: listing again
-// creates no duplicate work.
+// an Offsets store) and publishes one task for the new byte range through
+// a Publisher (workers.Publisher), with a message id derived from the
+// blob, its etag and the range (the Nats-Msg-Id): listing again creates no
+// duplicate work. Sources list schema.Blob values; the package imports no
+// source and no NATS package.
 //
 // # Final blobs
 //

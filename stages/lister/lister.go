@@ -14,11 +14,8 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/schema"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 )
@@ -42,10 +39,11 @@ type Offsets interface {
 	Update(ctx context.Context, container, blob string, fn func(st *schema.BlobState) bool) (schema.BlobState, error)
 }
 
-// Publisher publishes a message and waits for the stream's ack;
-// jetstream.JetStream implements it.
+// Publisher publishes a message and waits until the stream stored it
+// (workers.Publisher); a message with the ID of one the stream stored
+// within its duplicate window is dropped.
 type Publisher interface {
-	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	Publish(ctx context.Context, m schema.Outgoing) error
 }
 
 // Settler advances blob offsets past the tasks whose rows are all in the
@@ -483,7 +481,8 @@ func split(t schema.Task, size int64) []schema.Task {
 	return parts
 }
 
-// publish sends one task, with its id as the Nats-Msg-Id.
+// publish sends one task, with its id as the message id: published
+// again, it is dropped as a duplicate.
 func (l *Lister) publish(ctx context.Context, t schema.Task) error {
 	data, err := json.Marshal(t)
 	if err != nil {
@@ -492,10 +491,7 @@ func (l *Lister) publish(ctx context.Context, t schema.Task) error {
 	ctx, span := otel.Tracer("github.com/entralake/entralake/stages/lister").Start(ctx, "lister publish",
 		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attribute.String("blob", t.Path()), attribute.Int64("start", t.Start), attribute.Int64("end", t.End)))
 	defer span.End()
-	m := nats.NewMsg(l.cfg.Subject)
-	m.Data = data
-	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(m.Header))
-	if _, err := l.pub.PublishMsg(ctx, m, jetstream.WithMsgID(t.ID())); err != nil {
+	if err := l.pub.Publish(ctx, schema.Outgoing{Subject: l.cfg.Subject, ID: t.ID(), Data: data}); err != nil {
 		return fmt.Errorf("publish task for %s: %w", t.Path(), err)
 	}
 	l.Stats.Tasks.Add(1)

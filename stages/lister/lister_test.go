@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/schema"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // memSource is an in-memory storage account.
@@ -77,13 +75,16 @@ func (m memOffsets) Update(ctx context.Context, c, b string, fn func(*schema.Blo
 
 type memPub struct{ tasks []schema.Task }
 
-func (p *memPub) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+func (p *memPub) Publish(_ context.Context, m schema.Outgoing) error {
 	var t schema.Task
 	if err := json.Unmarshal(m.Data, &t); err != nil {
-		return nil, err
+		return err
+	}
+	if m.ID != t.ID() {
+		return fmt.Errorf("task published with id %q, want its ID() %q", m.ID, t.ID())
 	}
 	p.tasks = append(p.tasks, t)
-	return &jetstream.PubAck{}, nil
+	return nil
 }
 
 func monthOfBlobs() *memSource {

@@ -13,9 +13,15 @@
 // record always has the same id.
 //
 // A Parser is pure: bytes in, batches out. Handler adds the I/O around it
-// for the worker pool: it reads a task's range from a BlobReader (going back
-// to the start of a line the previous range left unfinished), publishes the
-// batches with a Publisher, and records the finished task.
+// for the worker pool: it takes a task message (a schema.Message, which
+// workers adapts from JetStream), reads the task's range from a
+// BlobReader (going back to the start of a line the previous range left
+// unfinished), sends the batches to an Output, and records the finished
+// task. Stream is the Output of the split topology: it publishes each
+// batch as Arrow IPC through a Publisher (workers.Publisher) for the
+// writers; a process that also writes can give the Handler an Output that
+// hands the batches to its writer in memory. The package imports no NATS
+// package.
 //
 // # Errors
 //

@@ -3,24 +3,15 @@ package parser
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/entralake/entralake/schema"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 )
 
 // BlobReader streams a byte range of a blob.
@@ -30,10 +21,25 @@ type BlobReader interface {
 	ReadRange(ctx context.Context, container, blob string, off, n int64) (io.ReadCloser, error)
 }
 
-// Publisher publishes a message to JetStream and waits for its ack;
-// jetstream.JetStream implements it.
-type Publisher interface {
-	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+// Output takes the batches of the tasks a Handler parses. Stream
+// publishes them to the batch stream, for writers in other processes; a
+// process that parses and writes may hand them to its writer in memory
+// instead.
+type Output interface {
+	// Task returns the output of one task's batches.
+	Task(taskID string) TaskOutput
+}
+
+// TaskOutput takes the batches of one task, in order.
+type TaskOutput interface {
+	// Send takes one batch. b.Record stays the caller's, released after
+	// Send returns: Send retains it to keep it.
+	Send(ctx context.Context, b Batch) error
+	// IDs returns the ids under which the batches sent so far went, in
+	// order: the finished task's record (schema.TaskDone.Batches), by
+	// which the task's offset advances once all of them are in the
+	// lake. The same task parsed again sends the same ids.
+	IDs() []string
 }
 
 // TaskRecorder records a finished task (workers.Tasks), so the blob's
@@ -47,11 +53,6 @@ type HandlerConfig struct {
 	// Tasks, when set, records every finished task.
 	Tasks  TaskRecorder
 	Parser Config
-	// Subject returns the subject of a table's batches.
-	Subject func(table string) string
-	// MaxPayload is the largest message the server takes; bigger batches
-	// are split.
-	MaxPayload int
 }
 
 // Totals are running counts over all tasks a Handler finished.
@@ -59,12 +60,13 @@ type Totals struct {
 	Tasks, Records, Rows, Quarantined, Mismatches, Bytes, Batches atomic.Int64
 }
 
-// Handler parses one task per message and publishes its batches; the task is
-// acked (by the caller) only after every batch is stored by JetStream.
+// Handler parses one task per message and sends its batches to an Output;
+// the task is acked (by the caller) only after every batch is taken (with
+// Stream: stored by the batch stream).
 type Handler struct {
 	cfg      HandlerConfig
 	reader   BlobReader
-	pub      Publisher
+	out      Output
 	log      *slog.Logger
 	mu       sync.Mutex
 	free     []*Parser
@@ -74,18 +76,16 @@ type Handler struct {
 	Totals Totals
 }
 
-// NewHandler returns a Handler.
-func NewHandler(cfg HandlerConfig, r BlobReader, pub Publisher, log *slog.Logger) (*Handler, error) {
+// NewHandler returns a Handler that reads tasks' bytes from r and sends
+// their batches to out.
+func NewHandler(cfg HandlerConfig, r BlobReader, out Output, log *slog.Logger) (*Handler, error) {
 	if _, err := New(cfg.Parser); err != nil {
 		return nil, err
-	}
-	if cfg.MaxPayload <= 0 {
-		cfg.MaxPayload = 1 << 20
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, reader: r, pub: pub, log: log}, nil
+	return &Handler{cfg: cfg, reader: r, out: out, log: log}, nil
 }
 
 // QuarantinedByReason returns the quarantined records of finished tasks by
@@ -104,7 +104,7 @@ func (e *permanentError) Unwrap() error   { return e.err }
 func (e *permanentError) Permanent() bool { return true }
 
 // Handle parses the task in msg.
-func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
+func (h *Handler) Handle(ctx context.Context, msg schema.Message) error {
 	var t schema.Task
 	if err := json.Unmarshal(msg.Data(), &t); err != nil {
 		return &permanentError{fmt.Errorf("decode task: %w", err)}
@@ -137,7 +137,7 @@ func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 // Busy reports whether a task is being parsed.
 func (h *Handler) Busy() bool { return h.running.Load() > 0 }
 
-// Run parses task t and publishes its batches.
+// Run parses task t and sends its batches to the Handler's Output.
 func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 	h.running.Add(1)
 	defer h.running.Add(-1)
@@ -178,19 +178,21 @@ func (h *Handler) Run(ctx context.Context, t schema.Task) (Stats, error) {
 		return Stats{}, fmt.Errorf("read %s: %w", t.Path(), err)
 	}
 	defer rc.Close()
-	id := t.ID()
-	out := sent{seq: map[string]int{}}
+	out := h.out.Task(t.ID())
 	st, err := p.Parse(ctx, pt, base, rc, func(b Batch) error {
 		defer b.Record.Release()
 		if end < t.Size {
 			b.Last = false // a later task adds to the same partitions
 		}
-		return h.publish(ctx, id, b, b.Record, b.Key, &out)
+		before := len(out.IDs())
+		err := out.Send(ctx, b)
+		h.Totals.Batches.Add(int64(len(out.IDs()) - before))
+		return err
 	})
 	if err != nil {
 		return st, err
 	}
-	return st, h.done(ctx, t, base, st.Consumed, out.ids)
+	return st, h.done(ctx, t, base, st.Consumed, out.IDs())
 }
 
 // done records that task t turned bytes [base, consumed) into batches.
@@ -342,75 +344,6 @@ func (h *Handler) lineStart(ctx context.Context, t schema.Task, start int64) (in
 		return 0, nil
 	}
 	return start, nil // a line longer than the limit: start where we are
-}
-
-// sent is what a task published: its batch ids, and how many messages
-// went to each table partition (schema.HeaderSeq).
-type sent struct {
-	ids []string
-	seq map[string]int
-}
-
-// publish sends one batch, split in halves until each part fits a message.
-func (h *Handler) publish(ctx context.Context, taskID string, b Batch, rec arrow.RecordBatch, key string, out *sent) error {
-	buf := ipcBuffers.Get().(*bytes.Buffer)
-	defer ipcBuffers.Put(buf)
-	if err := encodeIPC(buf, rec); err != nil {
-		return err
-	}
-	data := buf.Bytes()
-	if len(data) > h.cfg.MaxPayload-4096 && rec.NumRows() > 1 {
-		half := rec.NumRows() / 2
-		for i, part := range []arrow.RecordBatch{rec.NewSlice(0, half), rec.NewSlice(half, rec.NumRows())} {
-			hb := b
-			hb.Last = b.Last && i == 1 // the writer counts the task's share up to the last message
-			err := h.publish(ctx, taskID, hb, part, key+"/"+strconv.Itoa(i), out)
-			part.Release()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	sum := sha256.Sum256([]byte(taskID + "\x00" + key))
-	batchID := hex.EncodeToString(sum[:16])
-	m := nats.NewMsg(h.cfg.Subject(b.Table))
-	m.Header.Set(schema.HeaderTable, b.Table)
-	m.Header.Set(schema.HeaderPartition, b.Partition)
-	m.Header.Set(schema.HeaderBatch, batchID)
-	m.Header.Set(schema.HeaderTask, taskID)
-	m.Header.Set(schema.HeaderRows, strconv.FormatInt(rec.NumRows(), 10))
-	dest := b.Table + "/" + b.Partition
-	out.seq[dest]++
-	m.Header.Set(schema.HeaderSeq, strconv.Itoa(out.seq[dest]))
-	if b.Last {
-		m.Header.Set(schema.HeaderLast, "1")
-	}
-	m.Data = data
-	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(m.Header))
-	if _, err := h.pub.PublishMsg(ctx, m, jetstream.WithMsgID(batchID)); err != nil {
-		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
-	}
-	h.Totals.Batches.Add(1)
-	out.ids = append(out.ids, batchID)
-	return nil
-}
-
-// ipcBuffers are reused between batches: a batch's bytes are copied into
-// the connection's buffer by the time PublishMsg returns.
-var ipcBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// encodeIPC writes rec as an LZ4-compressed Arrow IPC stream into buf.
-func encodeIPC(buf *bytes.Buffer, rec arrow.RecordBatch) error {
-	buf.Reset()
-	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
-	if err := w.Write(rec); err != nil {
-		return fmt.Errorf("encode batch: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("encode batch: %w", err)
-	}
-	return nil
 }
 
 func (h *Handler) parser() (*Parser, error) {

@@ -14,8 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/entralake/entralake/schema"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // bytesBlob is a BlobReader over one blob held in memory.
@@ -32,8 +30,8 @@ func (b bytesBlob) ReadRange(_ context.Context, _, _ string, off, n int64) (io.R
 	return io.NopCloser(bytes.NewReader(b[off:end])), nil
 }
 
-// rowSink decodes the batches a Handler publishes: the p_row_id of every
-// row and the raw bytes of every quarantined record.
+// rowSink decodes the batches a Handler publishes through a Stream: the
+// p_row_id of every row and the raw bytes of every quarantined record.
 type rowSink struct {
 	t    *testing.T
 	ids  []string
@@ -43,29 +41,32 @@ type rowSink struct {
 	msgs, lastSeq map[string]int
 }
 
-func (s *rowSink) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+func (s *rowSink) Publish(_ context.Context, m schema.Outgoing) error {
 	r, err := ipc.NewReader(bytes.NewReader(m.Data))
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if m.ID == "" || m.ID != m.Header[schema.HeaderBatch] {
+		s.t.Fatalf("batch published with id %q, header %s %q", m.ID, schema.HeaderBatch, m.Header[schema.HeaderBatch])
 	}
 	defer r.Release()
 	if s.msgs == nil {
 		s.msgs, s.lastSeq, s.last = map[string]int{}, map[string]int{}, map[string]int{}
 	}
-	dest := m.Header.Get(schema.HeaderTable) + "/" + m.Header.Get(schema.HeaderPartition)
+	dest := m.Header[schema.HeaderTable] + "/" + m.Header[schema.HeaderPartition]
 	s.msgs[dest]++
-	if m.Header.Get(schema.HeaderLast) != "" {
-		s.last[m.Header.Get(schema.HeaderTask)]++
-		seq, err := strconv.Atoi(m.Header.Get(schema.HeaderSeq))
+	if m.Header[schema.HeaderLast] != "" {
+		s.last[m.Header[schema.HeaderTask]]++
+		seq, err := strconv.Atoi(m.Header[schema.HeaderSeq])
 		if err != nil {
-			s.t.Fatalf("last batch with Seq %q", m.Header.Get(schema.HeaderSeq))
+			s.t.Fatalf("last batch with Seq %q", m.Header[schema.HeaderSeq])
 		}
 		s.lastSeq[dest] = seq
 	}
 	for r.Next() {
 		rec := r.RecordBatch()
 		name := schema.ColRowID
-		quarantine := strings.HasSuffix(m.Header.Get(schema.HeaderTable), "_quarantine")
+		quarantine := strings.HasSuffix(m.Header[schema.HeaderTable], "_quarantine")
 		if quarantine {
 			name = "raw"
 		}
@@ -84,7 +85,7 @@ func (s *rowSink) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 			}
 		}
 	}
-	return &jetstream.PubAck{}, r.Err()
+	return r.Err()
 }
 
 // doneLog records finished tasks.
@@ -171,11 +172,10 @@ func testSplitTasks(t *testing.T, blob []byte, final bool, wantConsumed int64) {
 		sink := &rowSink{t: t}
 		var done doneLog
 		h, err := NewHandler(HandlerConfig{
-			Tasks:      &done,
-			Parser:     Config{LogType: newTestParser(t, Config{}).cfg.LogType, MaxRecordSize: 4096},
-			Subject:    func(table string) string { return "batches." + table },
-			MaxPayload: 8 << 20,
-		}, bytesBlob(blob), sink, slog.New(slog.DiscardHandler))
+			Tasks:  &done,
+			Parser: Config{LogType: newTestParser(t, Config{}).cfg.LogType, MaxRecordSize: 4096},
+		}, bytesBlob(blob), &Stream{Publisher: sink, Subject: func(table string) string { return "batches." + table }, MaxPayload: 8 << 20},
+			slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,10 +266,10 @@ func TestLastBatchSeq(t *testing.T) {
 	blob := []byte(b.String())
 	sink := &rowSink{t: t}
 	h, err := NewHandler(HandlerConfig{
-		Parser:     Config{LogType: newTestParser(t, Config{}).cfg.LogType, BatchRows: 100},
-		Subject:    func(table string) string { return "batches." + table },
-		MaxPayload: 24 << 10, // a batch of 100 rows does not fit: halves
-	}, bytesBlob(blob), sink, slog.New(slog.DiscardHandler))
+		Parser: Config{LogType: newTestParser(t, Config{}).cfg.LogType, BatchRows: 100},
+	}, bytesBlob(blob), &Stream{Publisher: sink, Subject: func(table string) string { return "batches." + table },
+		MaxPayload: 24 << 10}, // a batch of 100 rows does not fit: halves
+		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

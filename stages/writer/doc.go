@@ -16,14 +16,18 @@
 // key=value segments, so no value can write outside the lake.
 //
 // The Lake is a driver of package lake: lake/dir (a local folder) or
-// lake/azureblob (Azure Blob Storage).
+// lake/azureblob (Azure Blob Storage). The writer knows no transport:
+// Handle takes a batch message as a schema.Message (workers adapts
+// JetStream's), and Add takes a batch from anywhere (a Pending says how
+// to settle it), so a process that parses and writes can hand its
+// batches over in memory.
 //
 // # Errors
 //
 // A failed file is not an error of Add: its batches are failed through
-// Pending.Fail, which the worker pool's messages implement, so that each
-// failed file counts as a try of its batches (retried with growing delays,
-// dead-lettered after the last try). lake/dir marks errors that no retry
+// Pending.Fail, which Handle sets to the message's Settle (the worker
+// pool's accounting), so that each failed file counts as a try of its
+// batches (retried with growing delays, dead-lettered after the last try). lake/dir marks errors that no retry
 // fixes (permission denied, a full disk...) Unusable(). A batch whose table
 // or partition is not a safe path, or whose body is not Arrow IPC, is a
 // permanent error (Permanent()) and goes to the dead-letter stream.

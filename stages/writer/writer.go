@@ -23,7 +23,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -134,7 +133,7 @@ type Pending struct {
 	Nak func() error
 	// Fail settles the message as failed with err: retried with growing
 	// delays, dead-lettered after the last try (the worker pool's
-	// accounting, see settler). Nil: Nak.
+	// accounting, schema.Message.Settle). Nil: Nak.
 	Fail  func(ctx context.Context, err error)
 	Touch func() error
 }
@@ -767,13 +766,6 @@ func (e *permanentError) Error() string   { return e.err.Error() }
 func (e *permanentError) Unwrap() error   { return e.err }
 func (e *permanentError) Permanent() bool { return true }
 
-// settler is a message that its worker pool settles later by an error:
-// the pool's retry accounting (growing delays, then the dead-letter
-// stream) applies to files that could not be written (workers.Settler).
-type settler interface {
-	Settle(ctx context.Context, err error)
-}
-
 // deferred tells the worker pool that the writer acks the message itself.
 type deferred struct{}
 
@@ -781,12 +773,13 @@ func (deferred) Error() string  { return "ack deferred until the file is in the 
 func (deferred) Deferred() bool { return true }
 
 // Handle takes one batch message: it decodes the Arrow IPC body and buffers
-// it. The message is acked when its file is in the lake.
-func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+// it. The message is acked when its file is in the lake; a file that
+// could not be written settles it as failed (msg.Settle: the worker
+// pool's retry accounting, growing delays, then the dead-letter stream).
+func (w *Writer) Handle(ctx context.Context, msg schema.Message) error {
 	w.handling.Add(1) // a batch on its way to Add: not idle
 	defer w.handling.Add(-1)
-	h := msg.Headers()
-	table, partition, id := h.Get(schema.HeaderTable), h.Get(schema.HeaderPartition), h.Get(schema.HeaderBatch)
+	table, partition, id := msg.Header(schema.HeaderTable), msg.Header(schema.HeaderPartition), msg.Header(schema.HeaderBatch)
 	if id == "" {
 		return &permanentError{errors.New("batch message without " + schema.HeaderBatch)}
 	}
@@ -794,23 +787,19 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return &permanentError{fmt.Errorf("batch %s: %w", id, err)}
 	}
-	if want := h.Get(schema.HeaderRows); want != "" && want != strconv.FormatInt(rec.NumRows(), 10) {
+	if want := msg.Header(schema.HeaderRows); want != "" && want != strconv.FormatInt(rec.NumRows(), 10) {
 		rec.Release()
 		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
 	}
-	seq, _ := strconv.Atoi(h.Get(schema.HeaderSeq))
-	fail := func(context.Context, error) { _ = msg.NakWithDelay(time.Second) }
-	if s, ok := msg.(settler); ok {
-		fail = s.Settle
-	}
+	seq, _ := strconv.Atoi(msg.Header(schema.HeaderSeq))
 	err = w.Add(ctx, table, partition, id, rec, Pending{
 		Ctx:   ctx,
-		Last:  h.Get(schema.HeaderLast) != "",
-		Task:  h.Get(schema.HeaderTask),
+		Last:  msg.Header(schema.HeaderLast) != "",
+		Task:  msg.Header(schema.HeaderTask),
 		Seq:   seq,
-		Ack:   msg.DoubleAck,
-		Nak:   func() error { return msg.NakWithDelay(0) },
-		Fail:  fail,
+		Ack:   msg.Ack,
+		Nak:   func() error { return msg.Nak(0) },
+		Fail:  msg.Settle,
 		Touch: msg.InProgress,
 	})
 	if err != nil {
