@@ -30,8 +30,8 @@ type marker struct {
 
 const markerNote = "written by entralake: the JetStream state (data dir) of the deployment that writes this lake holds the same id; keep this file with the lake"
 
-// lake is a lake whose small files can be read back (the marker).
-type lake interface {
+// markedLake is a lake whose small files can be read back (the marker).
+type markedLake interface {
 	writer.Lake
 	ReadFile(ctx context.Context, rel string) ([]byte, error)
 }
@@ -64,7 +64,7 @@ var errStateMismatch = errors.New("state and lake do not match")
 //     --reset-state.
 //
 // Writers starting together settle on one id by compare-and-set.
-func (c lakeCheck) check(ctx context.Context, off *workers.Offsets, l lake, log *slog.Logger) error {
+func (c lakeCheck) check(ctx context.Context, off *workers.Offsets, l markedLake, log *slog.Logger) error {
 	for {
 		mark, rev, err := off.Lake(ctx)
 		if err != nil {
@@ -140,7 +140,7 @@ func (c lakeCheck) gone(id, found string) error {
 }
 
 // readMarker returns the lake id in l's marker ("" when there is none).
-func readMarker(ctx context.Context, l lake) (string, error) {
+func readMarker(ctx context.Context, l markedLake) (string, error) {
 	data, err := l.ReadFile(ctx, lakeMarker)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
@@ -156,7 +156,7 @@ func readMarker(ctx context.Context, l lake) (string, error) {
 }
 
 // writeMarker writes the marker naming lake id into l, atomically.
-func writeMarker(ctx context.Context, l lake, id string) error {
+func writeMarker(ctx context.Context, l markedLake, id string) error {
 	data, err := json.MarshalIndent(marker{LakeID: id, Created: time.Now().UTC().Truncate(time.Second), Note: markerNote}, "", "  ")
 	if err != nil {
 		return err

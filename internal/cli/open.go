@@ -59,7 +59,7 @@ func openSource(ctx context.Context, f SourceFlags) (Source, error) {
 
 // openLake opens --lake: a local folder, or the URL of a container (and
 // folder) in Azure Blob Storage or ADLS Gen2.
-func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (lake, error) {
+func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (markedLake, error) {
 	loc, err := location.Parse(location.Lake, f.Lake)
 	if err != nil {
 		return nil, fmt.Errorf("--lake: %w", err)

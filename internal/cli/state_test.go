@@ -114,16 +114,19 @@ func TestHeldTailAzure(t *testing.T) {
 	}
 }
 
+// testQueue is the queue set-up of the tests that need no short ack wait.
+var testQueue = QueueFlags{TaskAckWait: 2 * time.Minute, BatchAckWait: 5 * time.Minute, MaxDeliver: 5}
+
 // startJetStream starts an embedded JetStream server, connects as a stage
-// does (the topology set up) and returns the server's URL and the client.
-func startJetStream(t *testing.T) (string, jetstream.JetStream) {
+// does (the topology set up with q) and returns the server's URL and the
+// client.
+func startJetStream(t *testing.T, q QueueFlags) (string, jetstream.JetStream) {
 	t.Helper()
 	s, err := workers.StartServer(workers.ServerConfig{Dir: t.TempDir(), Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Shutdown)
-	q := QueueFlags{TaskAckWait: 2 * time.Minute, BatchAckWait: 5 * time.Minute, MaxDeliver: 5}
 	c, err := connect(t.Context(), s.ClientURL(), "test", q, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +206,7 @@ func (p *meetingPublisher) Publish(ctx context.Context, m schema.Outgoing) error
 // offsets before either publishes. Then parsers and a writer (`run --once`
 // on the same JetStream) write the lake: every record must be in it once.
 func TestTwoListers(t *testing.T) {
-	url, js := startJetStream(t)
+	url, js := startJetStream(t, testQueue)
 	src, lake := filepath.Join(t.TempDir(), "export"), filepath.Join(t.TempDir(), "lake")
 	const cont, name = "insights-logs-signinlogs", "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
 	const lines = 40
@@ -239,7 +242,7 @@ func TestTwoListers(t *testing.T) {
 // moves up) between the lister's read of the blob's offsets and its write
 // of the published offset: the committed offset must not go back.
 func TestListerKeepsConcurrentSettle(t *testing.T) {
-	_, js := startJetStream(t)
+	_, js := startJetStream(t, testQueue)
 	src := filepath.Join(t.TempDir(), "export")
 	const cont, name = "insights-logs-signinlogs", "tenantId=t/y=2025/m=04/d=11/h=16/m=00/PT1H.json"
 	size, ends := writeBlob(t, src, cont, name, 10)
@@ -278,7 +281,7 @@ func TestLakeCheck(t *testing.T) {
 	ctx := t.Context()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	offsets := func() *workers.Offsets {
-		_, js := startJetStream(t)
+		_, js := startJetStream(t, testQueue)
 		off, err := workers.NewOffsets(ctx, js)
 		if err != nil {
 			t.Fatal(err)

@@ -113,7 +113,24 @@ type Config struct {
 	// Parquet holds the zstd level, row group size and encodings.
 	Parquet schema.ParquetConfig
 	Mem     memory.Allocator
+	// Hook, when set, is called at each Step of writing a file, with the
+	// file's lake path; the writer waits for it to return. Tests use it
+	// to freeze a writer where a crash would leave it.
+	Hook func(step Step, file string)
 }
+
+// Step names a point of writing a lake file, for Config.Hook.
+type Step string
+
+// The steps, in order.
+const (
+	// StepRecorded: the file is written under its temporary name and its
+	// batches are in the ledger; it is not committed (not visible) yet.
+	StepRecorded Step = "recorded"
+	// StepCommitted: the file is in place, whole; its batches are not
+	// acked yet.
+	StepCommitted Step = "committed"
+)
 
 // Pending is a message whose batch is buffered: it is acked once the file
 // holding it is in the lake, failed (Fail) if writing fails, and given back
@@ -681,21 +698,19 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 		f.Abort()
 		return 0, fmt.Errorf("record batches of %s: %w", rel, err)
 	}
-	if testHookBeforeCommit != nil {
-		testHookBeforeCommit(rel)
-	}
+	w.hook(StepRecorded, rel)
 	if err := f.Commit(ctx); err != nil {
 		return 0, err
 	}
-	if testHookAfterCommit != nil {
-		testHookAfterCommit(rel)
-	}
+	w.hook(StepCommitted, rel)
 	return cw.n, nil
 }
 
-// Crash points for tests: called with the file's path just before and just
-// after it is committed.
-var testHookBeforeCommit, testHookAfterCommit func(rel string)
+func (w *Writer) hook(step Step, rel string) {
+	if w.cfg.Hook != nil {
+		w.cfg.Hook(step, rel)
+	}
+}
 
 var fileBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
 

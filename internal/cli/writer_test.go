@@ -1,6 +1,10 @@
-package writer
+package cli
+
+// The writer stage on JetStream: what a crash, or a file slower to write
+// than the ack wait, does to the batches a writer holds.
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -13,36 +17,27 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/stages/parser"
+	"github.com/entralake/entralake/stages/writer"
 	"github.com/entralake/entralake/workers"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-var _ workers.Handler = (*Writer)(nil)
+// The stages' handlers are what the worker pool runs.
+var (
+	_ workers.Handler = (*writer.Writer)(nil)
+	_ workers.Handler = (*parser.Handler)(nil)
+)
 
-var testSchema = arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
-
-func startJetStream(t *testing.T, ackWait time.Duration) string {
-	t.Helper()
-	s, err := workers.StartServer(workers.ServerConfig{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, js := connectJS(t, s.ClientURL())
-	defer nc.Close()
-	topo := workers.DefaultTopology()
-	topo.WriterAckWait = ackWait
-	if err := workers.Setup(t.Context(), js, topo); err != nil {
-		t.Fatal(err)
-	}
-	return s.ClientURL()
-}
+var rowIDSchema = arrow.NewSchema([]arrow.Field{{Name: "p_row_id", Type: arrow.BinaryTypes.String}}, nil)
 
 func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
@@ -57,21 +52,32 @@ func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	return nc, js
 }
 
+// encodeIPC encodes rec as a parser does for the batch stream.
+func encodeIPC(t *testing.T, rec arrow.RecordBatch) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // publishBatches publishes n batches of 10 rows each to one partition.
 func publishBatches(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		b := array.NewRecordBuilder(memory.DefaultAllocator, testSchema)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, rowIDSchema)
 		for j := 0; j < 10; j++ {
 			b.Field(0).(*array.StringBuilder).Append("row-" + strconv.Itoa(i) + "-" + strconv.Itoa(j))
 		}
 		rec := b.NewRecordBatch()
 		b.Release()
-		data, err := encodeForTest(rec)
+		data := encodeIPC(t, rec)
 		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
 		m := nats.NewMsg(workers.SubjectBatches + ".azure_audit")
 		m.Header.Set(schema.HeaderTable, "azure_audit")
 		m.Header.Set(schema.HeaderPartition, "category=SignInLogs/date=2025-04-11/hour=16")
@@ -84,15 +90,16 @@ func publishBatches(t *testing.T, js jetstream.JetStream, n int) {
 	}
 }
 
-// runWriter runs a writer on its own connection until stop is called.
-func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
+// runWriter runs a writer on its own connection until stop is called;
+// hook, when set, is its Config.Hook.
+func runWriter(t *testing.T, url, lake string, hook func(writer.Step, string)) (w *writer.Writer, stop func()) {
 	t.Helper()
 	nc, js := connectJS(t, url)
 	ledger, err := workers.NewLedger(t.Context(), js)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w = New(Config{IdleFlush: 200 * time.Millisecond}, dir.Lake{Root: lake}, ledger, nil)
+	w = writer.New(writer.Config{IdleFlush: 200 * time.Millisecond, Hook: hook}, dir.Lake{Root: lake}, ledger, nil)
 	_, pool := writerPool(t, js, w)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -113,7 +120,7 @@ func runWriter(t *testing.T, url, lake string) (w *Writer, stop func()) {
 }
 
 // writerPool returns the writers' consumer and a pool of 4 that feeds w.
-func writerPool(t *testing.T, js jetstream.JetStream, w *Writer) (jetstream.Consumer, *workers.Pool) {
+func writerPool(t *testing.T, js jetstream.JetStream, w *writer.Writer) (jetstream.Consumer, *workers.Pool) {
 	t.Helper()
 	cons, err := js.Consumer(t.Context(), workers.StreamBatches, workers.ConsumerWriters)
 	if err != nil {
@@ -137,9 +144,9 @@ func waitEmpty(t *testing.T, url string) {
 	}
 }
 
-// lakeRows reads every visible Parquet file and returns the row ids, and
-// fails on a leftover temporary file.
-func lakeRows(t *testing.T, lake string) (ids []string, files int) {
+// writtenRows reads every visible Parquet file and returns the row ids,
+// and fails on a leftover temporary file.
+func writtenRows(t *testing.T, lake string) (ids []string, files int) {
 	t.Helper()
 	err := filepath.WalkDir(lake, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -194,9 +201,9 @@ func lakeRows(t *testing.T, lake string) (ids []string, files int) {
 // before it acks, starts another, and checks that every row is in the lake
 // exactly once.
 func TestCrashBetweenWriteAndAck(t *testing.T) {
-	for _, point := range []string{"after commit", "before commit"} {
-		t.Run(point, func(t *testing.T) {
-			url := startJetStream(t, 2*time.Second)
+	for _, point := range []writer.Step{writer.StepCommitted, writer.StepRecorded} {
+		t.Run(string(point), func(t *testing.T) {
+			url, _ := startJetStream(t, QueueFlags{TaskAckWait: 10 * time.Second, BatchAckWait: 2 * time.Second, MaxDeliver: 5})
 			lake := t.TempDir()
 			_, js := connectJS(t, url)
 			publishBatches(t, js, 5)
@@ -204,21 +211,18 @@ func TestCrashBetweenWriteAndAck(t *testing.T) {
 			crashed := make(chan string, 1)
 			hang := make(chan struct{})
 			t.Cleanup(func() { close(hang) })
-			hook := func(rel string) {
+			hook := func(step writer.Step, rel string) {
+				if step != point {
+					return
+				}
 				select {
 				case crashed <- rel:
 				default:
 				}
 				<-hang // the "dead" writer never gets further
 			}
-			if point == "after commit" {
-				testHookAfterCommit = hook
-			} else {
-				testHookBeforeCommit = hook
-			}
-			t.Cleanup(func() { testHookAfterCommit, testHookBeforeCommit = nil, nil })
 
-			_, stop1 := runWriter(t, url, lake)
+			_, stop1 := runWriter(t, url, lake, hook)
 			var rel string
 			select {
 			case rel = <-crashed:
@@ -226,16 +230,15 @@ func TestCrashBetweenWriteAndAck(t *testing.T) {
 				t.Fatal("the writer never reached the crash point")
 			}
 			_, visible := os.Stat(filepath.Join(lake, filepath.FromSlash(rel)))
-			if got, want := visible == nil, point == "after commit"; got != want {
+			if got, want := visible == nil, point == writer.StepCommitted; got != want {
 				t.Fatalf("file visible at crash=%v, want %v", got, want)
 			}
-			testHookAfterCommit, testHookBeforeCommit = nil, nil
 			go stop1() // its connection closes; the frozen flush never acks
-			w2, stop2 := runWriter(t, url, lake)
+			w2, stop2 := runWriter(t, url, lake, nil)
 			waitEmpty(t, url)
 			stop2()
 
-			ids, files := lakeRows(t, lake)
+			ids, files := writtenRows(t, lake)
 			seen := map[string]bool{}
 			for _, id := range ids {
 				if seen[id] {
@@ -246,7 +249,7 @@ func TestCrashBetweenWriteAndAck(t *testing.T) {
 			if got, want := len(seen), 50; got != want {
 				t.Fatalf("rows in lake=%d, want %d", got, want)
 			}
-			if point == "after commit" {
+			if point == writer.StepCommitted {
 				if got, want := w2.Totals.Duplicates.Load(), int64(5); got != want {
 					t.Errorf("restarted writer recognised %d batches as already written, want %d", got, want)
 				}
@@ -255,5 +258,53 @@ func TestCrashBetweenWriteAndAck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// slowLake takes delay to start each file: a file that is slow to write.
+type slowLake struct {
+	dir.Lake
+	delay time.Duration
+}
+
+func (l slowLake) Create(ctx context.Context, rel string) (lake.File, error) {
+	time.Sleep(l.delay)
+	return l.Lake.Create(ctx, rel)
+}
+
+// TestHeldWhileWriting checks that the batches of a file that takes longer
+// than the ack wait to write keep getting in-progress acks: the server
+// delivers each batch once.
+func TestHeldWhileWriting(t *testing.T) {
+	const ackWait = 2 * time.Second
+	url, _ := startJetStream(t, QueueFlags{TaskAckWait: 10 * time.Second, BatchAckWait: ackWait, MaxDeliver: 5})
+	lake := t.TempDir()
+	nc, js := connectJS(t, url)
+	defer nc.Close()
+	publishBatches(t, js, 3)
+	ledger, err := workers.NewLedger(t.Context(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := writer.New(writer.Config{MaxAge: 100 * time.Millisecond, TouchEvery: workers.InProgressEvery(ackWait)},
+		slowLake{dir.Lake{Root: lake}, 3 * ackWait}, ledger, nil)
+	cons, pool := writerPool(t, js, w)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = pool.Run(ctx) })
+	wg.Go(func() { w.Run(ctx, 50*time.Millisecond) })
+	waitEmpty(t, url)
+	cancel()
+	wg.Wait()
+
+	info, err := cons.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Delivered.Consumer; got != 3 {
+		t.Errorf("the server made %d deliveries of 3 batches, want 3", got)
+	}
+	if ids, _ := writtenRows(t, lake); len(ids) != 30 {
+		t.Errorf("rows in lake=%d, want 30", len(ids))
 	}
 }
