@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/entralake/entralake/internal/location"
@@ -58,191 +54,39 @@ func (r *RunCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	url, state := r.Nats, "NATS server at "+r.Nats
-	if url == "" {
-		dd, err := lockDataDir(r.DataDir, "run")
-		if err != nil {
-			return err
-		}
-		defer dd.release()
-		s, err := workers.StartServer(workers.ServerConfig{Dir: filepath.Join(r.DataDir, "jetstream"), Port: -1})
-		if err != nil {
-			return fmt.Errorf("data dir %s: %w", r.DataDir, err)
-		}
-		defer func() { s.Shutdown(); s.WaitForShutdown() }()
-		url, state = s.ClientURL(), "data dir "+r.DataDir
-		if err := dd.publishURL(url); err != nil {
-			return err
-		}
-		log.Info("embedded NATS server", "url", url, "data_dir", r.DataDir)
-	}
-	var c *conn
-	var cp atomic.Pointer[conn]
-	var lake lakeRef
-	h := newHealth()
-	ready := h.ready(readyLake(readyNATS(&cp), &lake))
-	obs, err := observe(env, "run", r.MetricsFlags, ready)
+	p, err := begin(env, r.process(src))
 	if err != nil {
 		return err
 	}
-	defer obs.close(ctx)
-	c, err = connect(ctx, url, "entralake-run", r.QueueFlags, log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	cp.Store(c)
-	if r.ResetState {
-		if err := resetState(ctx, c, r.QueueFlags, state, log); err != nil {
-			return err
-		}
-	}
-	if err := checkSource(ctx, src); err != nil {
-		return err
-	}
-	ph, err := newParserHandler(c, src, r.ParserFlags, log)
-	if err != nil {
-		return err
-	}
-	var idle time.Duration
-	busy := func() bool {
-		if ph.Busy() {
-			return true
-		}
-		tasks, batches, err := workers.Queued(ctx, c.js)
-		return err != nil || tasks > 0 || batches > 0
-	}
-	tick := 100 * time.Millisecond
-	if r.Once {
-		// Busy and the writer's own counts say when the work is done: a
-		// short quiet time and frequent checks keep the end of a run short.
-		idle, tick = 30*time.Millisecond, 25*time.Millisecond
-	}
-	// With day partitions a task (one blob, one hour) fills only part of a
-	// partition: its end is no reason to close the file.
-	taskEnd := r.Once && r.Partition != string(schema.PartitionDay)
-	if r.Partition == string(schema.PartitionDay) && r.MaxBuffered == 0 {
-		// Open files then hold up to a day each. Peak RSS of run --once
-		// on the 24-hour bench export / a 60-day replay of a tiny tenant:
-		// 128 MiB: 430 / 430 MiB, 13 / 576 files; 160 MiB: 470 / 434 MiB,
-		// 11 / 541 files; 192 MiB: 490 MiB on the first.
-		r.MaxBuffered = 160 << 20
-	}
-	w, wl, err := newWriter(ctx, c, r.WriterFlags, state, idle, taskEnd, busy, log)
-	if err != nil {
-		return err
-	}
-	lake.set(wl)
-	l, err := newLister(c, src, r.SourceFlags, r.ListerFlags, log)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(obs.lister(l), obs.parser(ph), obs.writer(w), obs.queue(c)); err != nil {
-		return err
-	}
-
-	m, err := newCommitter(ctx, c)
-	if err != nil {
-		return err
-	}
-
-	// A failed stage, or in --once a lake or source that cannot be used,
-	// ends the run with that error as the cause of runCtx.
-	runCtx, fail := context.WithCancelCause(ctx)
-	defer fail(nil)
-	var outcomes runOutcomes
-	report := func(pool string) workers.Option {
-		return workers.WithReport(func(o workers.Outcome, err error) {
-			h.note(pool, o, err)
-			outcomes.note(pool, o)
-			if r.Once && workers.IsUnusable(err) {
-				fail(&stageError{stage: pool, err: err})
-			}
-		})
-	}
-	defer reportHealth(env, c, "run", ready)()
-
-	// Stages stop in order: parsers, then the writer's intake, then its
-	// ticks; then the writer writes what it holds, within what is left of
-	// --shutdown-timeout, and gives back the rest.
-	parseCtx, stopParse := context.WithCancel(context.WithoutCancel(ctx))
-	intakeCtx, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
-	tickCtx, stopTick := context.WithCancel(context.WithoutCancel(ctx))
-	var parsing, writing, ticking sync.WaitGroup
-	parsing.Go(func() {
-		if err := runPool(parseCtx, c, workers.StreamTasks, workers.ConsumerParsers, ph, r.concurrency(), r.QueueFlags, log, report(workers.ConsumerParsers)); err != nil {
-			fail(&stageError{stage: workers.ConsumerParsers, err: err})
-		}
-	})
-	writing.Go(func() {
-		if err := runPool(intakeCtx, c, workers.StreamBatches, workers.ConsumerWriters, w, r.WriterBatches, r.QueueFlags, log, report(workers.ConsumerWriters)); err != nil {
-			fail(&stageError{stage: workers.ConsumerWriters, err: err})
-		}
-	})
-	ticking.Go(func() { w.Run(tickCtx, tick) })
-	// In watch mode, committed offsets follow the files, not only the
-	// lister's passes (--once settles at its end).
-	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
-	var settling sync.WaitGroup
-	if !r.Once {
-		settling.Go(func() { settleAfterWrites(settleCtx, m, w, log) })
-	}
-	shutdown := sync.OnceValue(func() int64 {
-		deadline := time.Now().Add(r.ShutdownTimeout)
-		if runCtx.Err() == nil {
-			// Done (run --once): no parser holds a task, so both pools
-			// stop at once.
-			stopIntake()
-		}
-		stopParse()
-		parsing.Wait()
-		stopIntake()
-		writing.Wait()
-		stopTick()
-		ticking.Wait()
-		cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		defer cancel()
-		released := w.Close(cctx)
-		stopSettle()
-		settling.Wait()
-		return released
-	})
-	defer shutdown()
-	// failure is the error that ended the run, if a stage (not a signal)
-	// ended it.
-	failure := func() error {
-		var se *stageError
-		if errors.As(context.Cause(runCtx), &se) {
-			return se
-		}
-		return nil
-	}
+	defer p.close()
+	p.runStages()
+	l, ph, w := p.lister, p.parser, p.writer
 
 	if !r.Once {
 		log.Info("watching the source", "source", safeLocation(location.Source, r.Source), "lake", safeLocation(location.Lake, r.Lake), "every", r.PollInterval)
-		err := l.Run(runCtx, r.PollInterval)
-		released := shutdown()
-		if f := failure(); f != nil {
+		err := l.Run(p.ctx, r.PollInterval)
+		released := p.shutdown()
+		if f := p.failure(); f != nil {
 			return f
 		}
 		if ctx.Err() != nil {
-			log.Info("stopped", "batches_given_back", released+outcomes.released.Load())
+			log.Info("stopped", "batches_given_back", released+p.outcomes.released.Load())
 			return nil
 		}
 		return err
 	}
-	err = l.Pass(runCtx, from, to)
+	err = l.Pass(p.ctx, from, to)
 	if err == nil {
 		prog := newProgress(env.Stderr, l, ph, w, start)
-		err = workers.WaitIdle(runCtx, c.js, tick, prog.update)
+		err = workers.WaitIdle(p.ctx, p.c.js, p.cfg.tick, prog.update)
 		prog.done()
 	}
-	released := shutdown()
-	if f := failure(); f != nil {
+	released := p.shutdown()
+	if f := p.failure(); f != nil {
 		return f
 	}
 	if ctx.Err() != nil {
-		printInterrupted(env, c, l.Stats.Blobs.Load(), ph, w, released+outcomes.released.Load(), time.Since(start))
+		printInterrupted(env, p.c, l.Stats.Blobs.Load(), ph, w, released+p.outcomes.released.Load(), time.Since(start))
 		return errInterrupted
 	}
 	if err != nil {
@@ -260,10 +104,30 @@ func (r *RunCmd) Run(env *Env) error {
 		fmt.Fprintf(env.Stdout, "%s waiting: the unfinished last lines of %d blobs that may still grow, read once the rest comes or the blob is final (its hour older than --recent, unchanged for --final-after)\n",
 			humanBytes(waiting), blobs)
 	}
-	if n := outcomes.deadLetters.Load(); n > 0 {
+	if n := p.outcomes.deadLetters.Load(); n > 0 {
 		return fmt.Errorf("%d tasks or batches failed and went to the dead-letter stream: 'entralake dlq list%s' shows why", n, r.stateFlags())
 	}
 	return nil
+}
+
+// process is what `run` runs: every stage, on src.
+func (r *RunCmd) process(src Source) processConfig {
+	tick := 100 * time.Millisecond
+	if r.Once {
+		// Frequent checks keep the end of a run short.
+		tick = 25 * time.Millisecond
+	}
+	wf := r.WriterFlags
+	if r.Partition == string(schema.PartitionDay) && wf.MaxBuffered == 0 {
+		// Open files then hold up to a day each. Peak RSS of run --once
+		// on the 24-hour bench export / a 60-day replay of a tiny tenant:
+		// 128 MiB: 430 / 430 MiB, 13 / 576 files; 160 MiB: 470 / 434 MiB,
+		// 11 / 541 files; 192 MiB: 490 MiB on the first.
+		wf.MaxBuffered = 160 << 20
+	}
+	return processConfig{name: "run", nats: r.Nats, dataDir: r.DataDir, queue: r.QueueFlags, metrics: r.MetricsFlags, reset: r.ResetState,
+		src: src, sourceFlags: r.SourceFlags, lister: &r.ListerFlags, parser: &r.ParserFlags, writer: &wf, writeBatches: r.WriterBatches,
+		once: r.Once, tick: tick}
 }
 
 // stateFlags are the flags that point `status` or `dlq` at this run's state.
@@ -272,29 +136,6 @@ func (r *RunCmd) stateFlags() string {
 		return " --nats " + redactURL(r.Nats)
 	}
 	return " --data-dir " + r.DataDir
-}
-
-// stageError is a stage's failure that ends a run.
-type stageError struct {
-	stage string
-	err   error
-}
-
-func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
-
-// runOutcomes count what became of this run's messages.
-type runOutcomes struct {
-	released, deadLetters atomic.Int64
-}
-
-func (o *runOutcomes) note(_ string, out workers.Outcome) {
-	switch out {
-	case workers.OutcomeReleased:
-		o.released.Add(1)
-	case workers.OutcomeDeadLetter:
-		o.deadLetters.Add(1)
-	}
 }
 
 // printInterrupted says what an interrupted `run --once` did and what it
@@ -346,40 +187,24 @@ func (lc *ListerCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	var c *conn
-	var cp atomic.Pointer[conn]
-	ready := readyNATS(&cp)
-	obs, err := observe(env, "lister", lc.MetricsFlags, ready)
+	p, err := begin(env, processConfig{name: "lister", nats: lc.Nats, queue: lc.QueueFlags, metrics: lc.MetricsFlags,
+		src: src, sourceFlags: lc.SourceFlags, lister: &lc.ListerFlags})
 	if err != nil {
 		return err
 	}
-	defer obs.close(env.Ctx)
-	c, err = connect(env.Ctx, lc.Nats, "entralake-lister", lc.QueueFlags, env.Log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	cp.Store(c)
-	defer reportHealth(env, c, "lister", ready)()
-	l, err := newLister(c, src, lc.SourceFlags, lc.ListerFlags, env.Log)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(obs.lister(l), obs.queue(c)); err != nil {
-		return err
-	}
+	defer p.close()
 	if lc.Once {
 		from, to, err := lc.rangeHours()
 		if err != nil {
 			return err
 		}
-		if err := l.Pass(env.Ctx, from, to); err != nil {
+		if err := p.lister.Pass(env.Ctx, from, to); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "published %d tasks for %d blobs (%s)\n", l.Stats.Tasks.Load(), l.Stats.Blobs.Load(), humanBytes(l.Stats.Bytes.Load()))
+		fmt.Fprintf(env.Stdout, "published %d tasks for %d blobs (%s)\n", p.lister.Stats.Tasks.Load(), p.lister.Stats.Blobs.Load(), humanBytes(p.lister.Stats.Bytes.Load()))
 		return nil
 	}
-	return l.Run(env.Ctx, lc.PollInterval)
+	return p.lister.Run(env.Ctx, lc.PollInterval)
 }
 
 // ParserCmd runs a parser stage.
@@ -406,35 +231,15 @@ func (pc *ParserCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	var c *conn
-	var cp atomic.Pointer[conn]
-	h := newHealth()
-	ready := h.ready(readyNATS(&cp))
-	obs, err := observe(env, "parser", pc.MetricsFlags, ready)
+	p, err := begin(env, processConfig{name: "parser", nats: pc.Nats, queue: pc.QueueFlags, metrics: pc.MetricsFlags,
+		src: src, sourceFlags: pc.SourceFlags, parser: &pc.ParserFlags})
 	if err != nil {
 		return err
 	}
-	defer obs.close(env.Ctx)
-	c, err = connect(env.Ctx, pc.Nats, "entralake-parser", pc.QueueFlags, env.Log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	cp.Store(c)
-	if err := checkSource(env.Ctx, src); err != nil {
-		return err
-	}
-	defer reportHealth(env, c, "parser", ready)()
-	ph, err := newParserHandler(c, src, pc.ParserFlags, env.Log)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(obs.parser(ph), obs.queue(c)); err != nil {
-		return err
-	}
+	defer p.close()
 	env.Log.Info("parser started", "concurrency", pc.concurrency())
-	return runPool(env.Ctx, c, workers.StreamTasks, workers.ConsumerParsers, ph, pc.concurrency(), pc.QueueFlags, env.Log,
-		workers.WithReport(func(o workers.Outcome, err error) { h.note(workers.ConsumerParsers, o, err) }))
+	_, err = p.serve()
+	return err
 }
 
 // WriterCmd runs a writer stage.
@@ -457,60 +262,16 @@ Example:
 
 // Run implements the command.
 func (wc *WriterCmd) Run(env *Env) error {
-	var c *conn
-	var cp atomic.Pointer[conn]
-	var lake lakeRef
-	h := newHealth()
-	ready := h.ready(readyLake(readyNATS(&cp), &lake))
-	obs, err := observe(env, "writer", wc.MetricsFlags, ready)
+	p, err := begin(env, processConfig{name: "writer", nats: wc.Nats, queue: wc.QueueFlags, metrics: wc.MetricsFlags, reset: wc.ResetState,
+		writer: &wc.WriterFlags, writeBatches: wc.WriterBatches, tick: 200 * time.Millisecond})
 	if err != nil {
 		return err
 	}
-	defer obs.close(env.Ctx)
-	c, err = connect(env.Ctx, wc.Nats, "entralake-writer", wc.QueueFlags, env.Log)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	cp.Store(c)
-	state := "NATS server at " + wc.Nats
-	if wc.ResetState {
-		if err := resetState(env.Ctx, c, wc.QueueFlags, state, env.Log); err != nil {
-			return err
-		}
-	}
-	w, wl, err := newWriter(env.Ctx, c, wc.WriterFlags, state, 0, false, nil, env.Log)
-	if err != nil {
-		return err
-	}
-	lake.set(wl)
-	if err := errors.Join(obs.writer(w), obs.queue(c)); err != nil {
-		return err
-	}
-	m, err := newCommitter(env.Ctx, c)
-	if err != nil {
-		return err
-	}
-	defer reportHealth(env, c, "writer", ready)()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { w.Run(ctx, 200*time.Millisecond) })
-	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(env.Ctx))
-	var settling sync.WaitGroup
-	settling.Go(func() { settleAfterWrites(settleCtx, m, w, env.Log) })
-	err = runPool(env.Ctx, c, workers.StreamBatches, workers.ConsumerWriters, w, wc.WriterBatches, wc.QueueFlags, env.Log,
-		workers.WithReport(func(o workers.Outcome, err error) { h.note(workers.ConsumerWriters, o, err) }))
-	// The pool took its last batch: stop ticking, write what is buffered
-	// (within --shutdown-timeout), give back the rest.
-	cancel()
-	wg.Wait()
-	cctx, stop := context.WithTimeout(context.WithoutCancel(env.Ctx), wc.ShutdownTimeout)
-	defer stop()
-	if n := w.Close(cctx); n > 0 {
+	defer p.close()
+	n, err := p.serve()
+	if n > 0 {
 		env.Log.Info("batches given back unwritten", "batches", n)
 	}
-	stopSettle() // and settle the offsets of what was flushed
-	settling.Wait()
 	return err
 }
 
