@@ -1,6 +1,8 @@
 // Package azurite starts the Azurite blob service (the Azure Storage
 // emulator, npm package azurite) for tests, on a free loopback port with
-// its data in a temporary folder, and stops it when the test ends.
+// its data in a temporary folder, and stops it when the test ends; and
+// lays out in it an Entra export as Azure writes it (fixtures.go:
+// containers, append blobs appended block by block, export blob names).
 //
 // The binary is $ENTRALAKE_AZURITE_BIN, else
 // <repo root>/.tools/azurite/node_modules/.bin/azurite-blob, which

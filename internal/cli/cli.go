@@ -68,16 +68,7 @@ var exitNow = os.Exit
 func Main(args []string, stdout, stderr io.Writer) int {
 	var c CLI
 	exit := -1
-	parser, err := kong.New(&c,
-		kong.Name("entralake"),
-		kong.Description(description),
-		kong.DefaultEnvars("ENTRALAKE"),
-		kong.Vars{"version": version()},
-		kong.Resolvers(renamedEnvs()),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exit = code; panic(exitPanic{}) }),
-	)
+	parser, err := newParser(&c, stdout, stderr, func(code int) { exit = code; panic(exitPanic{}) })
 	if err != nil {
 		fmt.Fprintln(stderr, "entralake:", err)
 		return ExitUsage
@@ -117,6 +108,22 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitCode(ctx, err, stderr)
 	}()
 	return code
+}
+
+// newParser returns the command line's parser of c: flags with their
+// ENTRALAKE_* variables and defaults, help and version printed to
+// stdout/stderr, exit called where kong would exit.
+func newParser(c *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("entralake"),
+		kong.Description(description),
+		kong.DefaultEnvars("ENTRALAKE"),
+		kong.Vars{"version": version()},
+		kong.Resolvers(renamedEnvs()),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+	)
 }
 
 // signalError is the cause of the context of a command stopped by a

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/parser/parsertest"
@@ -46,7 +47,7 @@ func TestBigBlobBoundedMemory(t *testing.T) {
 		mb = n
 	}
 	// Lines of a real export blob, over and over; blocks cut lines anywhere.
-	tpl, err := os.ReadFile(filepath.Join(testdataExport, "insights-logs-signinlogs", resPrefix, "y=2025/m=04/d=11/h=17/m=00/PT1H.json"))
+	tpl, err := os.ReadFile(filepath.Join(testdataExport, "insights-logs-signinlogs", azurite.ResourcePrefix, "y=2025/m=04/d=11/h=17/m=00/PT1H.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestBigBlobBoundedMemory(t *testing.T) {
 
 	a := startAccount(t)
 	cc := a.container(t, "insights-logs-signinlogs")
-	name := blobName(time.Date(2025, 4, 11, 17, 0, 0, 0, time.UTC), false)
+	name := azurite.BlobName(time.Date(2025, 4, 11, 17, 0, 0, 0, time.UTC), false)
 	ctx := t.Context()
 	if _, err := cc.NewAppendBlobClient(name).Create(ctx, nil); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/entralake/entralake/internal/azstorage"
+	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
@@ -29,7 +30,7 @@ const testdataExport = "../../testdata/export"
 // sizes and bytes, whatever the range.
 func TestSourceMatchesLocal(t *testing.T) {
 	a := startAccount(t)
-	uploaded := uploadTree(t, a, testdataExport)
+	uploaded := a.srv.UploadTree(t, testdataExport)
 	a.container(t, "other-container") // not an export container
 	az := a.open(t, "")
 	loc := local.Dir{Root: testdataExport}
@@ -223,7 +224,7 @@ func TestListDirPages(t *testing.T) {
 func TestReadRangeErrors(t *testing.T) {
 	a := startAccount(t)
 	cc := a.container(t, "insights-logs-signinlogs")
-	appendBlob(t, cc, "a/PT1H.json", []byte("0123456789\n"))
+	azurite.AppendBlob(t, cc, "a/PT1H.json", []byte("0123456789\n"))
 	src := a.open(t, "")
 	ctx := t.Context()
 
@@ -253,7 +254,7 @@ func TestReadRangeErrors(t *testing.T) {
 func TestErrorsHideSecrets(t *testing.T) {
 	a := startAccount(t)
 	cc := a.container(t, "insights-logs-signinlogs")
-	appendBlob(t, cc, "a/PT1H.json", []byte("{}\n"))
+	azurite.AppendBlob(t, cc, "a/PT1H.json", []byte("{}\n"))
 	const sig = "U2VjcmV0U2lnbmF0dXJlVmFsdWU%3D" // what must not leak
 	const sas = "?sv=2024-11-04&ss=b&srt=sco&sp=rl&se=2099-01-01T00%3A00%3A00Z&spr=https%2Chttp&sig=" + sig
 	closed := "http://127.0.0.1:1/devstoreaccount1"
@@ -325,7 +326,7 @@ func (f *flaky) Do(req *http.Request) (*http.Response, error) {
 func TestRetries(t *testing.T) {
 	a := startAccount(t)
 	cc := a.container(t, "insights-logs-signinlogs")
-	appendBlob(t, cc, "a/PT1H.json", []byte("{}\n"))
+	azurite.AppendBlob(t, cc, "a/PT1H.json", []byte("{}\n"))
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			f := &flaky{n: 2, status: status}
@@ -362,7 +363,7 @@ func TestRetries(t *testing.T) {
 func TestMissingContainerIsUnusable(t *testing.T) {
 	a := startAccount(t)
 	cc := a.container(t, "insights-logs-signinlogs")
-	appendBlob(t, cc, "a/PT1H.json", []byte("0123456789\n"))
+	azurite.AppendBlob(t, cc, "a/PT1H.json", []byte("0123456789\n"))
 	src := a.open(t, "")
 	var p interface{ Permanent() bool }
 	var u interface{ Unusable() bool }
