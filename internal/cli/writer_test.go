@@ -4,7 +4,6 @@ package cli
 // than the ack wait, does to the batches a writer holds.
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -26,6 +24,7 @@ import (
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/parser"
 	"github.com/entralake/entralake/stages/writer"
+	"github.com/entralake/entralake/stages/writer/writertest"
 	"github.com/entralake/entralake/workers"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,20 +51,6 @@ func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	return nc, js
 }
 
-// encodeIPC encodes rec as a parser does for the batch stream.
-func encodeIPC(t *testing.T, rec arrow.RecordBatch) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // publishBatches publishes n batches of 10 rows each to one partition.
 func publishBatches(t *testing.T, js jetstream.JetStream, n int) {
 	t.Helper()
@@ -76,7 +61,7 @@ func publishBatches(t *testing.T, js jetstream.JetStream, n int) {
 		}
 		rec := b.NewRecordBatch()
 		b.Release()
-		data := encodeIPC(t, rec)
+		data := writertest.EncodeBatch(t, rec)
 		rec.Release()
 		m := nats.NewMsg(workers.SubjectBatches + ".azure_audit")
 		m.Header.Set(schema.HeaderTable, "azure_audit")

@@ -370,14 +370,18 @@ func (d *decoder) value(n *node) error {
 	return nil
 }
 
-func (d *decoder) object(n *node) error {
-	if k := d.dec.PeekKind(); k != '{' {
+// open reads the opening '{' or '[' (want) of n's object or array. A
+// value of another kind is read whole instead: null appends a null, any
+// other goes to p_extra (for the root object, the record is not an
+// object); open then returns false. A syntax error appends a null.
+func (d *decoder) open(n *node, want jsontext.Kind) (bool, error) {
+	if k := d.dec.PeekKind(); k != want {
 		v, err := d.dec.ReadValue()
 		if err != nil {
 			n.appendNull()
-			return err
+			return false, err
 		}
-		if n.st == nil { // the root
+		if n.kind == kObject && n.st == nil { // the root
 			d.row.rootKind = "a JSON " + kindName(k)
 		}
 		if k == 'n' {
@@ -385,10 +389,17 @@ func (d *decoder) object(n *node) error {
 		} else {
 			d.mismatch(n, v)
 		}
-		return nil
+		return false, nil
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
 		n.appendNull()
+		return false, err
+	}
+	return true, nil
+}
+
+func (d *decoder) object(n *node) error {
+	if ok, err := d.open(n, '{'); !ok {
 		return err
 	}
 	if n.st != nil {
@@ -468,21 +479,7 @@ func (d *decoder) members(n *node, seen []bool, mark int) error {
 }
 
 func (d *decoder) array(n *node) error {
-	if k := d.dec.PeekKind(); k != '[' {
-		v, err := d.dec.ReadValue()
-		if err != nil {
-			n.appendNull()
-			return err
-		}
-		if k == 'n' {
-			n.appendNull()
-		} else {
-			d.mismatch(n, v)
-		}
-		return nil
-	}
-	if _, err := d.dec.ReadToken(); err != nil {
-		n.appendNull()
+	if ok, err := d.open(n, '['); !ok {
 		return err
 	}
 	n.lst.Append(true)
@@ -524,27 +521,9 @@ func (d *decoder) leaf(n *node, v jsontext.Value, spaced bool) {
 			d.mismatch(n, v)
 		}
 	case kBigint:
-		b := []byte(v)
-		if k == '"' {
-			d.scratch = unquote(d.scratch[:0], v)
-			b = bytes.TrimSpace(d.scratch)
-		}
-		if i, ok := parseInt(b); ok && (k == '0' || k == '"') {
-			n.i64.Append(i)
-		} else {
-			d.mismatch(n, v)
-		}
+		appendNumber(d, n, v, k, parseInt, n.i64.Append)
 	case kFloat:
-		b := []byte(v)
-		if k == '"' {
-			d.scratch = unquote(d.scratch[:0], v)
-			b = bytes.TrimSpace(d.scratch)
-		}
-		if f, ok := parseFloat(b); ok && (k == '0' || k == '"') {
-			n.f64.Append(f)
-		} else {
-			d.mismatch(n, v)
-		}
+		appendNumber(d, n, v, k, parseFloat, n.f64.Append)
 	case kBool:
 		switch k {
 		case 't':
@@ -595,6 +574,27 @@ func (d *decoder) leaf(n *node, v jsontext.Value, spaced bool) {
 		}
 		n.str.BinaryBuilder.Append(v)
 	}
+}
+
+// appendNumber appends v, a JSON number or a string holding one, to n's
+// column (a bigint or a float) as parse converts it, or keeps v in
+// p_extra when it does not convert without loss.
+func appendNumber[T any](d *decoder, n *node, v jsontext.Value, k jsontext.Kind, parse func([]byte) (T, bool), add func(T)) {
+	text := []byte(v)
+	switch k {
+	case '0':
+	case '"':
+		d.scratch = unquote(d.scratch[:0], v)
+		text = bytes.TrimSpace(d.scratch)
+	default:
+		d.mismatch(n, v)
+		return
+	}
+	if x, ok := parse(text); ok {
+		add(x)
+		return
+	}
+	d.mismatch(n, v)
 }
 
 // strValue records what a string value means beyond its column: required

@@ -1,7 +1,6 @@
 package writer_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/entralake/entralake/lake/dir"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/schema/schematest"
@@ -24,26 +21,13 @@ func batchMsg(t *testing.T, id string) *schematest.Message {
 	t.Helper()
 	rec := oneRow("row-" + id)
 	defer rec.Release()
-	return &schematest.Message{Body: encodeIPC(t, rec), Headers: map[string]string{
+	return &schematest.Message{Body: writertest.EncodeBatch(t, rec), Headers: map[string]string{
 		schema.HeaderTable:     "azure_audit",
 		schema.HeaderPartition: "category=SignInLogs/date=2025-04-11/hour=16",
 		schema.HeaderBatch:     id,
 		schema.HeaderTask:      "task-1",
 		schema.HeaderRows:      "1",
 	}}
-}
-
-func encodeIPC(t *testing.T, rec arrow.RecordBatch) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // deferred reports whether err says the handler keeps the message.

@@ -1,4 +1,5 @@
-// Package writertest holds fakes for tests of code that uses the writer.
+// Package writertest holds fakes and helpers for tests of code that uses
+// the writer: a Ledger in memory, and batch message bodies.
 package writertest
 
 import (
