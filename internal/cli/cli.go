@@ -61,9 +61,6 @@ const (
 	exitSignalBase = 128
 )
 
-// exitNow ends the process at once (a second signal during shutdown).
-var exitNow = os.Exit
-
 // Main runs the command line and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var c CLI
@@ -96,7 +93,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "entralake:", err)
 			return ExitUsage
 		}
-		ctx, stop := notifySignals(stderr)
+		ctx, stop := notifySignals(stderr, os.Exit)
 		defer stop()
 		env := &Env{Ctx: ctx, Log: log, Stdout: stdout, Stderr: stderr}
 		err = kctx.Run(env)
@@ -143,8 +140,9 @@ func signalName(sig syscall.Signal) string {
 }
 
 // notifySignals returns a context cancelled, with a *signalError cause, by
-// the first SIGINT or SIGTERM. A second one ends the process at once.
-func notifySignals(stderr io.Writer) (context.Context, func()) {
+// the first SIGINT or SIGTERM. A second one ends the process at once
+// (exit, os.Exit in Main).
+func notifySignals(stderr io.Writer, exit func(code int)) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
@@ -164,7 +162,7 @@ func notifySignals(stderr io.Writer) (context.Context, func()) {
 					continue
 				}
 				fmt.Fprintf(stderr, "entralake: %s again: exiting now; work in flight is delivered again after its ack wait\n", signalName(sig))
-				exitNow(exitSignalBase + int(sig))
+				exit(exitSignalBase + int(sig))
 			}
 		}
 	}()

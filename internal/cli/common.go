@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Env is what every command gets.
@@ -28,6 +29,9 @@ type Env struct {
 	Log    *slog.Logger
 	Stdout io.Writer
 	Stderr io.Writer
+	// TracerProvider, when set, takes the traces instead of the OTLP
+	// exporter the OTEL_EXPORTER_OTLP_* variables configure (tests).
+	TracerProvider trace.TracerProvider
 }
 
 // LogFlags configure logging.

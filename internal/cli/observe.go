@@ -32,7 +32,7 @@ type observer struct {
 // observe sets up telemetry for a stage; with --metrics-addr it serves the
 // endpoints until ctx ends. ready reports whether the stage can work.
 func observe(env *Env, service string, f MetricsFlags, ready func(context.Context) error) (*observer, error) {
-	tel, err := telemetry.Setup(env.Ctx, service)
+	tel, err := telemetry.Setup(env.Ctx, telemetry.Config{Service: service, TracerProvider: env.TracerProvider})
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
-	"github.com/entralake/entralake/internal/telemetry"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -15,14 +16,12 @@ import (
 func TestTraceSpansStages(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	telemetry.TracerProvider = tp
-	t.Cleanup(func() { telemetry.TracerProvider = nil })
 	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	code := Main([]string{"run", "--source", "../../testdata/export", "--lake", filepath.Join(dir, "lake"),
-		"--data-dir", filepath.Join(dir, "data"), "--once", "--log-level", "error"}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("run exited %d: %s %s", code, out.String(), errb.String())
+	r := runFlags(t, "--source", "../../testdata/export", "--lake", filepath.Join(dir, "lake"), "--data-dir", filepath.Join(dir, "data"), "--once")
+	var out bytes.Buffer
+	env := &Env{Ctx: t.Context(), Log: slog.New(slog.DiscardHandler), Stdout: &out, Stderr: io.Discard, TracerProvider: tp}
+	if err := r.Run(env); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	if err := tp.ForceFlush(t.Context()); err != nil {
 		t.Fatal(err)

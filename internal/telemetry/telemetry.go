@@ -36,12 +36,18 @@ type Telemetry struct {
 	tracers  *sdktrace.TracerProvider
 }
 
-// TracerProvider, when set (by tests), replaces the OTLP trace pipeline.
-var TracerProvider trace.TracerProvider
+// Config configures Setup.
+type Config struct {
+	// Service names the process: its resource is entralake-<Service>.
+	Service string
+	// TracerProvider, when set, replaces the OTLP trace pipeline (tests
+	// record the spans with it).
+	TracerProvider trace.TracerProvider
+}
 
 // Setup installs global meter and tracer providers and the propagator.
-func Setup(ctx context.Context, service string) (*Telemetry, error) {
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("entralake-"+service)))
+func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName("entralake-"+cfg.Service)))
 	if err != nil {
 		res = resource.Default()
 	}
@@ -62,8 +68,8 @@ func Setup(ctx context.Context, service string) (*Telemetry, error) {
 	otel.SetMeterProvider(t.meters)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	switch {
-	case TracerProvider != nil:
-		otel.SetTracerProvider(TracerProvider)
+	case cfg.TracerProvider != nil:
+		otel.SetTracerProvider(cfg.TracerProvider)
 	case env("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
 		te, err := otlptracehttp.New(ctx)
 		if err != nil {
