@@ -2,9 +2,13 @@
 // ingests, their fields, and the Arrow schemas of the lake tables they fill.
 //
 // A log type is described by a YAML file in Panther's schema format, embedded
-// from logtypes/*.yml; adding a log type means adding a file there. The only
-// one today is Azure.Audit, Microsoft Entra ID (Azure AD) audit and sign-in
-// logs exported by a diagnostic setting to Blob storage:
+// from logtypes/*.yml; adding a log type means adding a file there: the
+// commands take its name with --log-type (default Azure.Audit), the parser
+// reads its records into rows of its tables (stages/parser's
+// TestSecondLogType parses a small log type that shares no field with
+// Azure.Audit), and the writer, compact, ddl and status follow its table
+// names. The only one today is Azure.Audit, Microsoft Entra ID (Azure AD)
+// audit and sign-in logs exported by a diagnostic setting to Blob storage:
 //
 //	lt, err := schema.Load("Azure.Audit")
 //	if err != nil {
@@ -25,6 +29,28 @@
 // is nullable, timestamps are microseconds in UTC, and the child of a list is
 // named "element" so that Parquet writers produce the standard three-level
 // LIST that Spark, Trino and Athena read.
+//
+// # What a log type's file does not choose
+//
+// These hold for every log type, whatever its file says:
+//
+//   - every table has the same p_ columns (below);
+//   - export blobs are read from the containers Azure diagnostic settings
+//     write, insights-logs-<category> (ContainerPrefix), and a row's
+//     category partition is its top-level "category" string, else the
+//     container's category (ContainerCategory);
+//   - a timestamp field's timeFormats are checked and described, but they
+//     do not choose how the parser reads it: every timestamp string is read
+//     as RFC 3339 (any number of fraction digits, Z or an offset, a space
+//     for the T) or as M/D/YYYY h:mm:ss AM/PM, and a JSON number as a Unix
+//     time (its unit guessed by magnitude, .NET ticks recognised, as
+//     unix_auto) where the field lists any unix format;
+//   - only the ip, username and trace_id indicators fill columns
+//     (p_any_ip_addresses, p_any_usernames, p_any_trace_ids); the others
+//     are accepted and describe the field;
+//   - the Parquet tuning (ParquetProperties: the near-unique columns that
+//     skip dictionaries) names Azure.Audit's columns; another log type's
+//     columns all get dictionaries.
 //
 // # Standard columns
 //

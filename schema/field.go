@@ -46,9 +46,11 @@ type Field struct {
 	Required bool `yaml:"required,omitempty"`
 	// Indicators name the kinds of value the field holds (ip, username, ...).
 	Indicators []string `yaml:"indicators,omitempty"`
-	// TimeFormats are the formats a timestamp field is parsed with, in order:
+	// TimeFormats are the formats a timestamp field's values come in:
 	// rfc3339, unix, unix_ms, unix_us, unix_ns, unix_auto or a strftime
-	// pattern starting with '%'.
+	// pattern starting with '%'. Parse checks them; the parser reads every
+	// timestamp string in the forms it knows and takes numbers only when
+	// one of them is a unix format (see the package doc).
 	TimeFormats []string `yaml:"timeFormats,omitempty"`
 	// IsEventTime marks the top-level timestamp that becomes p_event_time.
 	IsEventTime bool `yaml:"isEventTime,omitempty"`

@@ -16,6 +16,7 @@ import (
 
 // RunCmd runs the whole pipeline in one process.
 type RunCmd struct {
+	LogTypeFlags `embed:""`
 	SourceFlags  `embed:""`
 	ListerFlags  `embed:""`
 	ParserFlags  `embed:""`
@@ -126,7 +127,7 @@ func (r *RunCmd) process(src Source) processConfig {
 		wf.MaxBuffered = 160 << 20
 	}
 	return processConfig{name: "run", nats: r.Nats, dataDir: r.DataDir, queue: r.QueueFlags, metrics: r.MetricsFlags, reset: r.ResetState,
-		src: src, sourceFlags: r.SourceFlags, lister: &r.ListerFlags, parser: &r.ParserFlags, writer: &wf, writeBatches: r.WriterBatches,
+		logType: r.LogTypeFlags, src: src, sourceFlags: r.SourceFlags, lister: &r.ListerFlags, parser: &r.ParserFlags, writer: &wf, writeBatches: r.WriterBatches,
 		once: r.Once, tick: tick}
 }
 
@@ -209,6 +210,7 @@ func (lc *ListerCmd) Run(env *Env) error {
 
 // ParserCmd runs a parser stage.
 type ParserCmd struct {
+	LogTypeFlags `embed:""`
 	SourceFlags  `embed:""`
 	ParserFlags  `embed:""`
 	NatsFlags    `embed:""`
@@ -232,7 +234,7 @@ func (pc *ParserCmd) Run(env *Env) error {
 		return err
 	}
 	p, err := begin(env, processConfig{name: "parser", nats: pc.Nats, queue: pc.QueueFlags, metrics: pc.MetricsFlags,
-		src: src, sourceFlags: pc.SourceFlags, parser: &pc.ParserFlags})
+		logType: pc.LogTypeFlags, src: src, sourceFlags: pc.SourceFlags, parser: &pc.ParserFlags})
 	if err != nil {
 		return err
 	}
@@ -244,6 +246,7 @@ func (pc *ParserCmd) Run(env *Env) error {
 
 // WriterCmd runs a writer stage.
 type WriterCmd struct {
+	LogTypeFlags `embed:""`
 	WriterFlags  `embed:""`
 	NatsFlags    `embed:""`
 	QueueFlags   `embed:""`
@@ -263,7 +266,7 @@ Example:
 // Run implements the command.
 func (wc *WriterCmd) Run(env *Env) error {
 	p, err := begin(env, processConfig{name: "writer", nats: wc.Nats, queue: wc.QueueFlags, metrics: wc.MetricsFlags, reset: wc.ResetState,
-		writer: &wc.WriterFlags, writeBatches: wc.WriterBatches, tick: 200 * time.Millisecond})
+		logType: wc.LogTypeFlags, writer: &wc.WriterFlags, writeBatches: wc.WriterBatches, tick: 200 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -315,12 +318,12 @@ func (n *NatsServerCmd) Run(env *Env) error {
 
 // SchemaCmd prints the schema.
 type SchemaCmd struct {
-	LogType string `help:"Log type." default:"Azure.Audit"`
+	LogTypeFlags `embed:""`
 }
 
 // Run implements the command.
 func (s *SchemaCmd) Run(env *Env) error {
-	lt, err := schema.Load(s.LogType)
+	lt, err := s.logType()
 	if err != nil {
 		return err
 	}

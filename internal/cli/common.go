@@ -138,7 +138,7 @@ func (f ParserFlags) concurrency() int {
 
 // WriterFlags configure the lake.
 type WriterFlags struct {
-	Lake          string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/azure_audit and <lake>/azure_audit_quarantine." required:"" placeholder:"DIR|URL"`
+	Lake          string        `help:"Lake folder or Azure URL (https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]): tables go to <lake>/<table> (azure_audit and azure_audit_quarantine for --log-type Azure.Audit)." required:"" placeholder:"DIR|URL"`
 	RollSize      Size          `help:"Close a Parquet file when its buffered Arrow data reaches this size (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"96MiB"`
 	RollRows      int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge       time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
@@ -238,13 +238,15 @@ func dial(ctx context.Context, url, name string, q *QueueFlags, log *slog.Logger
 
 func (c *conn) close() { _ = c.nc.Drain() }
 
-func logType() (*schema.LogType, error) { return schema.Load("Azure.Audit") }
+// LogTypeFlags choose the log type of the records.
+type LogTypeFlags struct {
+	LogType string `help:"Log type of the records: the schema they are read with, one of the YAML files built in ('entralake schema --log-type NAME' describes one). It also names the tables: Azure.Audit writes azure_audit and azure_audit_quarantine. Give every process of a lake the same." default:"Azure.Audit"`
+}
 
-func newParserHandler(c *conn, src parser.BlobReader, f ParserFlags, log *slog.Logger) (*parser.Handler, error) {
-	lt, err := logType()
-	if err != nil {
-		return nil, err
-	}
+// logType loads the log type.
+func (f LogTypeFlags) logType() (*schema.LogType, error) { return schema.Load(f.LogType) }
+
+func newParserHandler(c *conn, lt *schema.LogType, src parser.BlobReader, f ParserFlags, log *slog.Logger) (*parser.Handler, error) {
 	tasks, err := workers.NewTasks(context.Background(), c.js)
 	if err != nil {
 		return nil, err
@@ -291,8 +293,8 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, log *
 // its files once idle for that long while busy (when set) reports false.
 // It first checks that the JetStream state and the lake belong together
 // (lakeCheck; state describes where the state is, for its errors).
-func newWriter(ctx context.Context, c *conn, wf WriterFlags, state string, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
-	lake, err := openLake(ctx, wf, log)
+func newWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags, state string, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
+	lake, err := openLake(ctx, lt, wf, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -301,10 +303,6 @@ func newWriter(ctx context.Context, c *conn, wf WriterFlags, state string, idle 
 		return nil, nil, err
 	}
 	if err := (lakeCheck{state: state, lake: safeLocation(location.Lake, wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
-		return nil, nil, err
-	}
-	lt, err := logType()
-	if err != nil {
 		return nil, nil, err
 	}
 	// Not fatal: the writer reports a lake it cannot write; without these

@@ -12,13 +12,14 @@ import (
 
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
-	Lake       string `help:"Lake folder (compact works only on a local lake: it renames files in place)." required:"" placeholder:"DIR"`
-	Before     string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
-	TargetSize Size   `help:"Size the merged files aim at." default:"256MiB"`
-	ZstdLevel  int    `help:"Zstandard level of the merged files, 1 (fastest) to 22 (smallest)." default:"3"`
-	Nats       string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
-	DataDir    string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake"`
-	QueueFlags `embed:""`
+	LogTypeFlags `embed:""`
+	Lake         string `help:"Lake folder (compact works only on a local lake: it renames files in place)." required:"" placeholder:"DIR"`
+	Before       string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
+	TargetSize   Size   `help:"Size the merged files aim at." default:"256MiB"`
+	ZstdLevel    int    `help:"Zstandard level of the merged files, 1 (fastest) to 22 (smallest)." default:"3"`
+	Nats         string `help:"NATS server holding the ledger (the writers' server); default: an embedded server on --data-dir." placeholder:"URL"`
+	DataDir      string `help:"State folder of the embedded JetStream server used by 'run' (its ledger is updated)." default:".entralake"`
+	QueueFlags   `embed:""`
 }
 
 // Help is shown by `entralake compact --help`.
@@ -59,7 +60,7 @@ func (c *CompactCmd) Run(env *Env) error {
 		}
 		before = t
 	}
-	lt, err := logType()
+	lt, err := c.logType()
 	if err != nil {
 		return err
 	}

@@ -14,10 +14,11 @@ import (
 
 // DdlCmd prints the statements that register the lake in an engine.
 type DdlCmd struct {
-	Engine    string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
-	Lake      string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake"`
-	Partition string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
-	Table     string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: azure_audit)." placeholder:"NAME"`
+	LogTypeFlags `embed:""`
+	Engine       string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
+	Lake         string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake"`
+	Partition    string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
+	Table        string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: the log type's table, azure_audit for Azure.Audit)." placeholder:"NAME"`
 }
 
 // Help is shown by `entralake ddl --help`.
@@ -38,7 +39,7 @@ Examples:
 
 // Run implements the command.
 func (c *DdlCmd) Run(env *Env) error {
-	lt, err := logType()
+	lt, err := c.logType()
 	if err != nil {
 		return err
 	}

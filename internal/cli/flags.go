@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/dustin/go-humanize"
 	"github.com/entralake/entralake/internal/location"
+	"github.com/entralake/entralake/schema"
 )
 
 // Size is a number of bytes given as a flag: plain bytes (1048576) or a
@@ -120,6 +121,14 @@ func renamedEnvs() kong.Resolver {
 		}
 		return nil, nil
 	})
+}
+
+// Validate checks that the log type is built in.
+func (f LogTypeFlags) Validate() error {
+	if _, err := f.logType(); err != nil {
+		return &flagError{flag: "log-type", value: f.LogType, problem: "no such log type; built in: " + strings.Join(schema.LogTypes(), ", ")}
+	}
+	return nil
 }
 
 // Validate checks the queue flags.

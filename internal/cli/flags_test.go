@@ -127,6 +127,8 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		{[]string{"run", "--source", dir, "--lake", dir, "--roll-size", "12XB"}, `entralake: error: --roll-size: "12XB" is not a size: give bytes or a number with a unit, e.g. 16MiB, 96MiB, 1GB; see 'entralake run --help'`},
 		{[]string{"run", "--source", dir, "--lake", dir, "--writers", "0"}, "entralake: error: --writer-batches 0: must be at least 1; see 'entralake run --help'"},
 		{[]string{"writer", "--lake", dir, "--batches", "0"}, "entralake: error: --writer-batches 0: must be at least 1; see 'entralake writer --help'"},
+		{[]string{"run", "--source", dir, "--lake", dir, "--log-type", "Azure.Nope"}, "entralake: error: --log-type Azure.Nope: no such log type; built in: Azure.Audit; see 'entralake run --help'"},
+		{[]string{"schema", "--log-type", "Azure.Nope"}, "entralake: error: --log-type Azure.Nope: no such log type; built in: Azure.Audit; see 'entralake schema --help'"},
 		{[]string{"dlq", "retry"}, "entralake: error: --all: give the ids of dead letters or --all (not both); see 'entralake dlq retry --help'"},
 		{[]string{"dlq"}, `entralake: error: expected one of "list", "retry"; see 'entralake dlq --help'`},
 		{nil, "; see 'entralake --help'"},

@@ -47,7 +47,7 @@ func TestQuarantineMetricByKind(t *testing.T) {
 	for _, k := range []parser.ReasonKind{parser.ReasonInvalidJSON, parser.ReasonTooLong, parser.ReasonMissingRequired, parser.ReasonBadTime, parser.ReasonNotAnObject, parser.ReasonTruncatedJSON} {
 		blob = append(blob, lines[k]+"\n"...)
 	}
-	lt, err := logType()
+	lt, err := LogTypeFlags{LogType: "Azure.Audit"}.logType()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/entralake/entralake/internal/location"
 	azlake "github.com/entralake/entralake/lake/azureblob"
 	"github.com/entralake/entralake/lake/dir"
+	"github.com/entralake/entralake/schema"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
 	"github.com/entralake/entralake/stages/lister"
@@ -59,7 +60,7 @@ func openSource(ctx context.Context, f SourceFlags) (Source, error) {
 
 // openLake opens --lake: a local folder, or the URL of a container (and
 // folder) in Azure Blob Storage or ADLS Gen2.
-func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (markedLake, error) {
+func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, log *slog.Logger) (markedLake, error) {
 	loc, err := location.Parse(location.Lake, f.Lake)
 	if err != nil {
 		return nil, fmt.Errorf("--lake: %w", err)
@@ -77,10 +78,6 @@ func openLake(ctx context.Context, f WriterFlags, log *slog.Logger) (markedLake,
 	}
 	lake := dir.Lake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
-		return nil, err
-	}
-	lt, err := logType()
-	if err != nil {
 		return nil, err
 	}
 	// The table folders exist from the start: engines that register a

@@ -31,6 +31,8 @@ type processConfig struct {
 	// reset deletes the JetStream state first (--reset-state).
 	reset bool
 
+	// logType names the log type of the parsers and the writer.
+	logType LogTypeFlags
 	// src is the opened source of the lister and the parsers.
 	src          Source
 	sourceFlags  SourceFlags
@@ -121,11 +123,15 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 		}
 	}
 	var regs []error
+	lt, err := cfg.logType.logType()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.parser != nil {
 		if err := checkSource(ctx, cfg.src); err != nil {
 			return nil, err
 		}
-		if p.parser, err = newParserHandler(p.c, cfg.src, *cfg.parser, log); err != nil {
+		if p.parser, err = newParserHandler(p.c, lt, cfg.src, *cfg.parser, log); err != nil {
 			return nil, err
 		}
 	}
@@ -142,7 +148,7 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 			// the file.
 			taskEnd = cfg.parser != nil && cfg.parser.Partition != string(schema.PartitionDay)
 		}
-		w, wl, err := newWriter(ctx, p.c, *cfg.writer, p.state, idle, taskEnd, busy, log)
+		w, wl, err := newWriter(ctx, p.c, lt, *cfg.writer, p.state, idle, taskEnd, busy, log)
 		if err != nil {
 			return nil, err
 		}

@@ -17,11 +17,12 @@ import (
 
 // StatusCmd reports on a deployment.
 type StatusCmd struct {
-	StateFlags `embed:""`
-	Lake       string        `help:"Lake folder to summarise (files, bytes, newest event time and lag per category; default: none). A local folder only: status reads the files' Parquet footers." placeholder:"DIR"`
-	JSON       bool          `help:"Print one JSON object, for scripts."`
-	WaitIdle   bool          `help:"Wait until the deployment is idle, then print the status: no task or batch pending or in flight (writers hold none), every finished task settled, every published byte in the lake or waiting for the rest of its line. How a script knows that a replay through separate stages is complete. Exits 1 if --timeout passes first."`
-	Timeout    time.Duration `help:"How long --wait-idle waits." default:"10m"`
+	StateFlags   `embed:""`
+	LogTypeFlags `embed:""`
+	Lake         string        `help:"Lake folder to summarise (files, bytes, newest event time and lag per category; default: none). A local folder only: status reads the files' Parquet footers." placeholder:"DIR"`
+	JSON         bool          `help:"Print one JSON object, for scripts."`
+	WaitIdle     bool          `help:"Wait until the deployment is idle, then print the status: no task or batch pending or in flight (writers hold none), every finished task settled, every published byte in the lake or waiting for the rest of its line. How a script knows that a replay through separate stages is complete. Exits 1 if --timeout passes first."`
+	Timeout      time.Duration `help:"How long --wait-idle waits." default:"10m"`
 }
 
 // Help is shown by `entralake status --help`.
@@ -98,10 +99,14 @@ func (s *StatusCmd) Run(env *Env) error {
 		return err
 	}
 	if s.Lake != "" {
-		if st.Lake, err = lakeinfo.Scan(s.Lake, "azure_audit"); err != nil {
+		lt, err := s.logType()
+		if err != nil {
 			return err
 		}
-		if st.Quarantine, err = lakeinfo.Scan(s.Lake, "azure_audit_quarantine"); err != nil {
+		if st.Lake, err = lakeinfo.Scan(s.Lake, lt.Table()); err != nil {
+			return err
+		}
+		if st.Quarantine, err = lakeinfo.Scan(s.Lake, lt.QuarantineTable()); err != nil {
 			return err
 		}
 		st.Lag = map[string]float64{}

@@ -89,11 +89,11 @@ func compileField(f *schema.Field) *node {
 	n := &node{name: f.Name, required: -1, eventTime: f.IsEventTime}
 	for _, ind := range f.Indicators {
 		switch ind {
-		case "ip":
+		case schema.IndicatorIP:
 			n.indicators |= indIP
-		case "username":
+		case schema.IndicatorUsername:
 			n.indicators |= indUsername
-		case "trace_id":
+		case schema.IndicatorTraceID:
 			n.indicators |= indTraceID
 		}
 	}

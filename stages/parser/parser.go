@@ -94,7 +94,7 @@ type Parser struct {
 
 	rb   *array.RecordBuilder
 	root *node
-	pcol []array.Builder // p_ column builders in order
+	pcol pColumns
 	qb   *array.RecordBuilder
 
 	dec *decoder
@@ -178,11 +178,12 @@ func New(cfg Config) (*Parser, error) {
 			c.partition = true
 		}
 	}
-	p.pcol = p.rb.Fields()[len(p.root.children):]
-	p.scalars = p.root.scalars(nil)
-	if len(p.pcol) != 11 {
-		return nil, fmt.Errorf("parser: schema has %d p_ columns, want 11", len(p.pcol))
+	pc, err := bindPColumns(p.rb, len(p.root.children))
+	if err != nil {
+		return nil, err
 	}
+	p.pcol = pc
+	p.scalars = p.root.scalars(nil)
 	return p, nil
 }
 
@@ -401,7 +402,7 @@ func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 // gets null p_ columns, so that every builder keeps the same length, and is
 // left out when the chunk is flushed.
 func (p *Parser) dropRow() {
-	for _, b := range p.pcol {
+	for _, b := range p.pcol.all {
 		b.AppendNull()
 	}
 	p.rowPart = append(p.rowPart, -1)
@@ -493,24 +494,82 @@ func (p *Parser) rowID() []byte { return p.hexBuf[:] }
 
 func (p *Parser) fillPColumns(off, index int64) {
 	r := &p.dec.row
-	c := p.pcol
-	c[0].(*array.StringBuilder).Append(p.cfg.LogType.Schema)
-	c[1].(*array.TimestampBuilder).Append(timestampUS(r.eventUS))
-	c[2].(*array.TimestampBuilder).Append(p.parseTime)
-	c[3].(*array.StringBuilder).BinaryBuilder.Append(p.rowID())
-	appendOptString(c[4].(*array.StringBuilder), p.task.SourceID)
-	appendOptString(c[5].(*array.StringBuilder), p.task.SourceLabel)
-	appendSourceFile(c[6].(*array.StructBuilder), p.path, off, index)
-	for i := 0; i < 3; i++ {
-		p.appendIndicators(c[7+i].(*array.ListBuilder), r.indSpans[i], r.indArena)
+	c := &p.pcol
+	c.logType.Append(p.cfg.LogType.Schema)
+	c.eventTime.Append(timestampUS(r.eventUS))
+	c.parseTime.Append(p.parseTime)
+	c.rowID.BinaryBuilder.Append(p.rowID())
+	appendOptString(c.sourceID, p.task.SourceID)
+	appendOptString(c.sourceLabel, p.task.SourceLabel)
+	appendSourceFile(c.sourceFile, p.path, off, index)
+	for i, lb := range c.indicators {
+		p.appendIndicators(lb, r.indSpans[i], r.indArena)
 	}
-	x := c[10].(*array.StringBuilder)
+	x := c.extra
 	if len(r.extra) == 0 {
 		x.AppendNull()
 	} else {
 		r.extra = append(r.extra, '}')
 		x.BinaryBuilder.Append(r.extra)
 	}
+}
+
+// pColumns are the builders of the standard p_ columns, which
+// schema.LogType.ArrowSchema appends to every log type's fields.
+type pColumns struct {
+	logType, rowID, sourceID, sourceLabel, extra *array.StringBuilder
+	eventTime, parseTime                         *array.TimestampBuilder
+	sourceFile                                   *array.StructBuilder
+	// indicators fill p_any_ip_addresses, p_any_usernames and
+	// p_any_trace_ids, in the order of the decoder's indicator bits.
+	indicators [3]*array.ListBuilder
+	// all holds every p_ column, in order.
+	all []array.Builder
+}
+
+// bindPColumns finds the p_ columns of rb, a record builder of a log
+// type's Arrow schema whose first data fields are the log type's, by name.
+func bindPColumns(rb *array.RecordBuilder, data int) (pColumns, error) {
+	c := pColumns{all: rb.Fields()[data:]}
+	sc := rb.Schema()
+	var errs []error
+	bind := func(name string, dst any) {
+		idx := sc.FieldIndices(name)
+		if len(idx) != 1 || idx[0] < data {
+			errs = append(errs, fmt.Errorf("no column %s", name))
+			return
+		}
+		b := rb.Field(idx[0])
+		ok := false
+		switch d := dst.(type) {
+		case **array.StringBuilder:
+			*d, ok = b.(*array.StringBuilder)
+		case **array.TimestampBuilder:
+			*d, ok = b.(*array.TimestampBuilder)
+		case **array.StructBuilder:
+			*d, ok = b.(*array.StructBuilder)
+		case **array.ListBuilder:
+			*d, ok = b.(*array.ListBuilder)
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("column %s is %s", name, b.Type()))
+		}
+	}
+	bind(schema.ColLogType, &c.logType)
+	bind(schema.ColEventTime, &c.eventTime)
+	bind(schema.ColParseTime, &c.parseTime)
+	bind(schema.ColRowID, &c.rowID)
+	bind(schema.ColSourceID, &c.sourceID)
+	bind(schema.ColSourceLabel, &c.sourceLabel)
+	bind(schema.ColSourceFile, &c.sourceFile)
+	bind(schema.ColAnyIPAddresses, &c.indicators[0])
+	bind(schema.ColAnyUsernames, &c.indicators[1])
+	bind(schema.ColAnyTraceIDs, &c.indicators[2])
+	bind(schema.ColExtra, &c.extra)
+	if err := errors.Join(errs...); err != nil {
+		return pColumns{}, fmt.Errorf("parser: p_ columns: %w", err)
+	}
+	return c, nil
 }
 
 func appendOptString(b *array.StringBuilder, s string) {
