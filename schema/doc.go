@@ -1,5 +1,11 @@
 // Package schema is the shared vocabulary of entralake: the log types it
-// ingests, their fields, and the Arrow schemas of the lake tables they fill.
+// ingests, their fields, and the Arrow schemas of the lake tables they fill;
+// and what the rooms of the code say to each other: the blobs a source
+// lists (Blob, ContainerPrefix), the tasks and batch headers of the work
+// streams (Task, the Header constants), the state kept of each blob
+// (BlobState), and the message a stage handles (Message) or publishes
+// (Outgoing), which workers adapts to JetStream. It imports no other
+// package of the module.
 //
 // A log type is described by a YAML file in Panther's schema format, embedded
 // from logtypes/*.yml; adding a log type means adding a file there: the

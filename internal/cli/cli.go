@@ -1,6 +1,12 @@
 // Package cli is the entralake command line: flags (each with an
 // ENTRALAKE_* environment variable), logging, signals and the wiring of
-// sources, stages and JetStream.
+// sources, lakes, stages and JetStream. The stage commands (run, lister,
+// parser, writer) share one wiring path (process.go): begin opens a
+// process with the stages a command runs, runStages starts their worker
+// pools, shutdown stops them in order, close releases the rest. It is the
+// only package that imports the rooms side by side: a source or lake
+// driver is chosen here (openSource, openLake), and JetStream is adapted
+// to the stages through workers.
 package cli
 
 import (

@@ -34,9 +34,13 @@
 //
 // The writer's ledger maps each batch id to the file that holds it, so that
 // a batch delivered again is recognised. Each merged file carries the union
-// of its inputs' batch ids in its "entralake.batches" key-value metadata,
-// and after the swap compaction records those ids against the merged file
-// through [Ledger].
+// of its inputs' batch ids in its "entralake.batches" key-value metadata
+// (lake.MetaBatches) and is named after them as the writer names its files
+// (lake.FileName), and after the swap compaction records those ids against
+// the merged file through [Ledger].
+//
+// Compaction works on a local lake folder only (it renames folders in
+// place); it imports no lake driver, only the lake root package's naming.
 //
 // # Errors
 //
