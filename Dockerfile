@@ -19,6 +19,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 # e2e/deploy_test.go checks that these cover every package of the binary.
 COPY cmd ./cmd
 COPY internal ./internal
+COPY lake ./lake
 COPY schema ./schema
 COPY source ./source
 COPY stages ./stages

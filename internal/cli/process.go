@@ -123,9 +123,12 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 		}
 	}
 	var regs []error
-	lt, err := cfg.logType.logType()
-	if err != nil {
-		return nil, err
+	var lt *schema.LogType
+	if cfg.parser != nil || cfg.writer != nil {
+		// The lister needs no schema: it moves bytes.
+		if lt, err = cfg.logType.logType(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.parser != nil {
 		if err := checkSource(ctx, cfg.src); err != nil {
