@@ -271,6 +271,7 @@ type rowState struct {
 	timeErr    string // why the event time was not usable
 	required   uint64 // bits of required fields that got a usable value
 	category   []byte
+	catSet     bool   // the partition field got a string value (its column is not null)
 	extra      []byte // JSON object text being built
 	indArena   []byte
 	indSpans   [3][]span // per indicator kind
@@ -288,7 +289,7 @@ type pathElem struct {
 
 func (r *rowState) reset() {
 	r.eventUS, r.hasEvent, r.timeErr, r.required = 0, false, "", 0
-	r.category = r.category[:0]
+	r.category, r.catSet = r.category[:0], false
 	r.extra = r.extra[:0]
 	r.indArena = r.indArena[:0]
 	for i := range r.indSpans {
@@ -606,6 +607,7 @@ func (d *decoder) strValue(n *node, s []byte) {
 	}
 	if top && n.partition {
 		d.row.category = append(d.row.category[:0], s...)
+		d.row.catSet = true
 	}
 	if n.indicators == 0 || len(s) == 0 {
 		return

@@ -116,6 +116,7 @@ type Parser struct {
 	hexBuf   [32]byte
 	pathHash [8]byte // first bytes of SHA-256(container/blob), per task
 	scalars  []*node // the scalar columns, whose nulls wait in node.pending
+	catNode  *node   // the partition field's column (nil: none)
 
 	// per task
 	task      schema.Task
@@ -176,6 +177,7 @@ func New(cfg Config) (*Parser, error) {
 		}
 		if c.name == cfg.PartitionField && c.kind == kString {
 			c.partition = true
+			p.catNode = c
 		}
 	}
 	pc, err := bindPColumns(p.rb, len(p.root.children))
@@ -428,6 +430,7 @@ func (p *Parser) finishRecord(off, index int64, raw []byte, err error) {
 	p.inBytes += len(raw)
 	p.appendRowID(off, index)
 	p.fillPColumns(off, index)
+	p.fillCategory()
 	p.rowPart = append(p.rowPart, p.partitionOf())
 	p.stats.Records++
 	p.stats.Rows++
@@ -606,6 +609,20 @@ func (p *Parser) appendIndicators(lb *array.ListBuilder, spans []span, arena []b
 		vb.BinaryBuilder.Append(v)
 	}
 	p.indSort = vals[:0]
+}
+
+// fillCategory gives a row without a partition value (the field missing,
+// or not a string) the category of the folder it is filed under, the
+// container's: a table partitioned by the column (Iceberg) needs it
+// non-null, and a reader of the column sees where the row is.
+func (p *Parser) fillCategory() {
+	n := p.catNode
+	if n == nil || p.dec.row.catSet || n.pending == 0 {
+		return
+	}
+	n.pending-- // the row's null, not yet appended
+	n.syncNulls()
+	n.str.Append(schema.ContainerCategory(p.task.Container))
 }
 
 // partitionOf returns the index of the current row's partition path.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -492,5 +493,39 @@ func TestPartitioning(t *testing.T) {
 	}
 	if _, err := New(Config{LogType: lt, Partitioning: "week"}); err == nil {
 		t.Error("partitioning week: no error")
+	}
+}
+
+// TestCategoryFromContainer: a record without a category (or with one that
+// is not a string) is filed under its container's category, and its
+// category column says so; one with a category keeps it.
+func TestCategoryFromContainer(t *testing.T) {
+	data := []byte(`{"time": "2025-04-11T16:02:44Z", "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-11T16:03:44Z", "category": "AuditLogs", "operationName": "Add user", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-11T16:04:44Z", "category": {"not": "a string"}, "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+{"time": "2025-04-11T16:05:44Z", "category": null, "operationName": "Sign-in activity", "resourceId": "/tenants/t", "tenantId": "t"}
+`)
+	p := newTestParser(t, Config{})
+	res := parseBytes(t, p, schema.Task{Container: "insights-logs-noninteractiveusersigninlogs", Final: true}, data)
+	got := map[string][]string{} // partition -> category column values
+	for _, b := range res.batches {
+		if b.Table != "azure_audit" {
+			continue
+		}
+		col := b.Record.Column(b.Record.Schema().FieldIndices("category")[0]).(*array.String)
+		for i := range col.Len() {
+			v := "<null>"
+			if col.IsValid(i) {
+				v = col.Value(i)
+			}
+			got[b.Partition] = append(got[b.Partition], v)
+		}
+	}
+	want := map[string][]string{
+		"category=noninteractiveusersigninlogs/date=2025-04-11/hour=16": {"noninteractiveusersigninlogs", "noninteractiveusersigninlogs", "noninteractiveusersigninlogs"},
+		"category=AuditLogs/date=2025-04-11/hour=16":                    {"AuditLogs"},
+	}
+	if res.qrows != 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("category column per partition %v (%d quarantined), want %v", got, res.qrows, want)
 	}
 }
