@@ -446,3 +446,13 @@ func (o *Offsets) SetLake(ctx context.Context, m LakeMark, rev uint64) (bool, er
 	}
 	return false, fmt.Errorf("store the lake mark: %w", err)
 }
+
+// Empty reports that the ledger records no batch: a new state (a new data
+// dir, --reset-state), or one whose records all expired.
+func (l *Ledger) Empty(ctx context.Context) (bool, error) {
+	st, err := l.KV.Status(ctx)
+	if err != nil {
+		return false, fmt.Errorf("bucket %s: %w", BucketFiles, err)
+	}
+	return st.Values() == 0, nil
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/internal/location"
+	iceberglake "github.com/entralake/entralake/lake/iceberg"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/lister"
 	"github.com/entralake/entralake/stages/parser"
@@ -126,7 +127,15 @@ type ParserFlags struct {
 	Parsers       int    `help:"Tasks parsed at once in this process (0: GOMAXPROCS, the CPUs or the container's CPU limit)." default:"0"`
 	MaxRecordSize Size   `help:"Largest line or document held in memory; a longer one is quarantined." default:"16MiB"`
 	BatchRows     int    `help:"Rows per batch sent from parser to writer." default:"16384"`
-	Partition     string `help:"Folders of the table: hour (category=/date=/hour=) or day (category=/date=: 24 times fewer, bigger files, for tenants whose hourly files would be small: under about 200 MB of JSON per category and hour, hourly Parquet files stay under 10 MB). Every parser of a lake must use the same, and 'ddl --partition' must match." default:"hour" enum:"hour,day"`
+	Partition     string `help:"Folders of the table: hour (category=/date=/hour=, the default) or day (category=/date=: 24 times fewer, bigger files, for tenants whose hourly files would be small: under about 200 MB of JSON per category and hour, hourly Parquet files stay under 10 MB). Every parser of a lake must use the same, and 'ddl --partition' must match. With --table-format iceberg the table's partitions decide: day by default, hour when a new table is made with --partition hour." placeholder:"hour|day"`
+}
+
+// partitioning is --partition, hour when not given.
+func (f ParserFlags) partitioning() schema.Partitioning {
+	if f.Partition == "" {
+		return schema.PartitionHour
+	}
+	return schema.Partitioning(f.Partition)
 }
 
 func (f ParserFlags) concurrency() int {
@@ -258,7 +267,7 @@ func newParserHandler(c *conn, lt *schema.LogType, src parser.BlobReader, f Pars
 	}
 	return parser.NewHandler(parser.HandlerConfig{
 		Tasks:  tasks,
-		Parser: parser.Config{LogType: lt, MaxRecordSize: int(f.MaxRecordSize), BatchRows: f.BatchRows, Partitioning: schema.Partitioning(f.Partition)},
+		Parser: parser.Config{LogType: lt, MaxRecordSize: int(f.MaxRecordSize), BatchRows: f.BatchRows, Partitioning: f.partitioning()},
 	}, src, out, log)
 }
 
@@ -289,41 +298,81 @@ func newLister(c *conn, src lister.Source, sf SourceFlags, lf ListerFlags, log *
 		From: from, To: to, Recent: lf.Recent, FinalAfter: lf.FinalAfter, Settler: settler, TaskSize: int64(lf.TaskSize)}, src, settler.off, workers.Publisher{JS: c.js}, log), nil
 }
 
-// newWriter returns the writer stage; with idle > 0 (run --once) it closes
-// its files once idle for that long while busy (when set) reports false.
-// It first checks that the JetStream state and the lake belong together
-// (lakeCheck; state describes where the state is, for its errors).
-func newWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags, state string, idle time.Duration, taskEnd bool, busy func() bool, log *slog.Logger) (*writer.Writer, writer.Lake, error) {
-	lake, err := openLake(ctx, lt, wf, log)
+// writerSetup is how a process runs its writer.
+type writerSetup struct {
+	// state describes where the JetStream state is, for errors.
+	state string
+	// idle > 0 (run --once) closes the files once idle for that long
+	// while busy (when set) reports false.
+	idle time.Duration
+	busy func() bool
+	// taskEnd closes a partition's file at its task's end (run --once
+	// when a task, one blob of one hour, fills a partition: hourly files).
+	taskEnd bool
+	// table is the table format and catalog; hourly partitions a new
+	// Iceberg table by hour.
+	table  TableFlags
+	hourly bool
+}
+
+// newWriter returns the writer stage, and in Iceberg mode the tables it
+// commits to (close them after the writer). It first checks that the
+// JetStream state and the lake belong together (lakeCheck).
+func newWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags, ws writerSetup, log *slog.Logger) (*writer.Writer, writer.Lake, *iceberglake.Lake, error) {
+	w, wl, il, err := openWriter(ctx, c, lt, wf, ws, log)
+	if err != nil && il != nil {
+		il.Close()
+	}
+	return w, wl, il, err
+}
+
+func openWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags, ws writerSetup, log *slog.Logger) (*writer.Writer, writer.Lake, *iceberglake.Lake, error) {
+	lake, err := openLake(ctx, lt, wf, ws.table, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var il *iceberglake.Lake
+	var tables map[string]writer.Table
+	if ws.table.iceberg() {
+		// Tables created empty, or evolved, before anything else is
+		// written; a type conflict or a catalog that cannot be used ends
+		// here.
+		if il, tables, err = icebergLake(ctx, lt, wf, ws.table, ws.hourly, c.js, log); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	off, err := workers.NewOffsets(ctx, c.js)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, il, err
 	}
-	if err := (lakeCheck{state: state, lake: safeLocation(location.Lake, wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
-		return nil, nil, err
-	}
-	// Not fatal: the writer reports a lake it cannot write; without these
-	// files only DuckDB views over a table without files fail.
-	if err := writer.WriteEmptyFiles(ctx, lake, schema.EmptyFiles(lt), wf.config(0, false).Parquet); err != nil {
-		log.Warn("could not write the empty files of the tables (DuckDB views need them)", "err", err)
+	if err := (lakeCheck{state: ws.state, lake: safeLocation(location.Lake, wf.Lake), join: wf.JoinLake}).check(ctx, off, lake, log); err != nil {
+		return nil, nil, il, err
 	}
 	ledger, err := workers.NewLedger(ctx, c.js)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, il, err
+	}
+	if il != nil {
+		if err := indexIfFresh(ctx, ledger, il, log); err != nil {
+			return nil, nil, il, err
+		}
+		ws.taskEnd = ws.taskEnd && hourlyTable(il.Main)
+	} else if err := writer.WriteEmptyFiles(ctx, lake, schema.EmptyFiles(lt), wf.config(0, false).Parquet); err != nil {
+		// Not fatal: the writer reports a lake it cannot write; without
+		// these files only DuckDB views over a table without files fail.
+		log.Warn("could not write the empty files of the tables (DuckDB views need them)", "err", err)
 	}
 	cons, err := c.js.Consumer(ctx, workers.StreamBatches, workers.ConsumerWriters)
 	if err != nil {
-		return nil, nil, fmt.Errorf("consumer %s: %w", workers.ConsumerWriters, err)
+		return nil, nil, il, fmt.Errorf("consumer %s: %w", workers.ConsumerWriters, err)
 	}
-	cfg := wf.config(idle, taskEnd)
-	cfg.Busy = busy
+	cfg := wf.config(ws.idle, ws.taskEnd)
+	cfg.Busy = ws.busy
+	cfg.Tables = tables
 	// The batches held are touched as often as the pool touches a message
 	// it handles: both follow the consumer's ack wait.
 	cfg.TouchEvery = workers.InProgressEvery(cons.CachedInfo().Config.AckWait)
-	return writer.New(cfg, lake, ledger, log), lake, nil
+	return writer.New(cfg, lake, ledger, log), lake, il, nil
 }
 
 // resetState deletes the JetStream state (workers.Reset) for --reset-state.

@@ -13,6 +13,7 @@ import (
 // CompactCmd merges the small files of closed partitions.
 type CompactCmd struct {
 	LogTypeFlags `embed:""`
+	TableFlags   `embed:""`
 	Lake         string `help:"Lake folder (compact works only on a local lake: it renames files in place)." required:"" placeholder:"DIR"`
 	Before       string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
 	TargetSize   Size   `help:"Size the merged files aim at." default:"256MiB"`
@@ -47,6 +48,9 @@ Examples:
 
 // Run implements the command.
 func (c *CompactCmd) Run(env *Env) error {
+	if err := c.notYet("compact"); err != nil {
+		return err
+	}
 	ctx, log := env.Ctx, env.Log
 	lake, err := localLake("compact", c.Lake)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // DdlCmd prints the statements that register the lake in an engine.
 type DdlCmd struct {
 	LogTypeFlags `embed:""`
+	TableFlags   `embed:""`
 	Engine       string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
 	Lake         string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake"`
 	Partition    string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
@@ -39,6 +40,9 @@ Examples:
 
 // Run implements the command.
 func (c *DdlCmd) Run(env *Env) error {
+	if err := c.notYet("ddl"); err != nil {
+		return err
+	}
 	lt, err := c.logType()
 	if err != nil {
 		return err

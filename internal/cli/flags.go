@@ -161,7 +161,12 @@ func (f ListerFlags) Validate() error {
 
 // Validate checks the parser flags.
 func (f ParserFlags) Validate() error {
+	var perr error
+	if f.Partition != "" && f.Partition != string(schema.PartitionHour) && f.Partition != string(schema.PartitionDay) {
+		perr = &flagError{"partition", f.Partition, "must be hour or day"}
+	}
 	return firstError(
+		perr,
 		atLeast("parsers", f.Parsers, 0),
 		positive("max-record-size", f.MaxRecordSize),
 		positive("batch-rows", f.BatchRows),

@@ -60,7 +60,7 @@ func openSource(ctx context.Context, f SourceFlags) (Source, error) {
 
 // openLake opens --lake: a local folder, or the URL of a container (and
 // folder) in Azure Blob Storage or ADLS Gen2.
-func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, log *slog.Logger) (markedLake, error) {
+func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, tf TableFlags, log *slog.Logger) (markedLake, error) {
 	loc, err := location.Parse(location.Lake, f.Lake)
 	if err != nil {
 		return nil, fmt.Errorf("--lake: %w", err)
@@ -79,6 +79,12 @@ func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, log *slog.
 	lake := dir.Lake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
 		return nil, err
+	}
+	if tf.iceberg() {
+		if n, err := lake.RemoveStaleTemp(time.Hour); err == nil && n > 0 {
+			log.Info("removed temporary files of crashed writers", "files", n)
+		}
+		return lake, nil // the tables make their folders
 	}
 	// The table folders exist from the start: engines that register a
 	// table on a folder (Trino's external_location, sync_partition_metadata)

@@ -40,6 +40,10 @@ type processConfig struct {
 	parser       *ParserFlags
 	writer       *WriterFlags
 	writeBatches int // batches the writer pool takes at once
+	// table is the writer's table format and catalog; hourly partitions
+	// a new Iceberg table by hour.
+	table  TableFlags
+	hourly bool
 
 	// once is `run --once`: the writer closes its files when the whole
 	// process is idle (and at a task's end with hourly partitions), a
@@ -139,21 +143,27 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 		}
 	}
 	if cfg.writer != nil {
-		var idle time.Duration
-		var busy func() bool
-		taskEnd := false
+		ws := writerSetup{state: p.state, table: cfg.table, hourly: cfg.hourly}
 		if cfg.once {
 			// Busy and the writer's own counts say when the work is
 			// done: a short quiet time keeps the end of a run short.
-			idle, busy = 30*time.Millisecond, p.busy
+			ws.idle, ws.busy = 30*time.Millisecond, p.busy
 			// With day partitions a task (one blob, one hour) fills
 			// only part of a partition: its end is no reason to close
 			// the file.
-			taskEnd = cfg.parser != nil && cfg.parser.Partition != string(schema.PartitionDay)
+			ws.taskEnd = cfg.parser != nil && cfg.parser.partitioning() != schema.PartitionDay
 		}
-		w, wl, err := newWriter(ctx, p.c, lt, *cfg.writer, p.state, idle, taskEnd, busy, log)
+		w, wl, il, err := newWriter(ctx, p.c, lt, *cfg.writer, ws, log)
 		if err != nil {
 			return nil, err
+		}
+		if il != nil {
+			// Closed after the writer's last commit (close runs the
+			// stages' shutdown first).
+			p.closers = append(p.closers, func() { _ = il.Close() })
+			if hourlyTable(il.Main) && cfg.parser != nil && cfg.parser.partitioning() == schema.PartitionDay {
+				return nil, &flagError{flag: "partition", value: "day", problem: fmt.Sprintf("table %s is partitioned by hour: its parsers must partition by hour", il.Main.Name())}
+			}
 		}
 		p.writer = w
 		lake.set(wl)

@@ -19,6 +19,7 @@ import (
 type StatusCmd struct {
 	StateFlags   `embed:""`
 	LogTypeFlags `embed:""`
+	TableFlags   `embed:""`
 	Lake         string        `help:"Lake folder to summarise (files, bytes, newest event time and lag per category; default: none). A local folder only: status reads the files' Parquet footers." placeholder:"DIR"`
 	JSON         bool          `help:"Print one JSON object, for scripts."`
 	WaitIdle     bool          `help:"Wait until the deployment is idle, then print the status: no task or batch pending or in flight (writers hold none), every finished task settled, every published byte in the lake or waiting for the rest of its line. How a script knows that a replay through separate stages is complete. Exits 1 if --timeout passes first."`
@@ -71,6 +72,11 @@ type Status struct {
 
 // Run implements the command.
 func (s *StatusCmd) Run(env *Env) error {
+	if s.Lake != "" {
+		if err := s.notYet("status --lake"); err != nil {
+			return err
+		}
+	}
 	if s.WaitIdle && s.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: want a duration above 0, e.g. 30m", s.Timeout)
 	}

@@ -267,3 +267,20 @@ func liveFiles(ctx context.Context, tbl *table.Table) ([]ice.DataFile, error) {
 	}
 	return out, nil
 }
+
+// Known returns those of ids that the table held when it was last loaded
+// (at Open, a commit, Refresh, Committed), without loading it: cheap
+// enough for every batch a writer takes. A batch committed since by
+// another process is not seen (Commit checks again). An id that is not a
+// batch id is not held.
+func (t *Table) Known(ids []string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if k, err := parseBatchID(id); err == nil && t.ix.has(k) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

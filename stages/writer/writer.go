@@ -117,6 +117,11 @@ type Config struct {
 	// file's lake path; the writer waits for it to return. Tests use it
 	// to freeze a writer where a crash would leave it.
 	Hook func(step Step, file string)
+	// Tables, when set, puts the writer in table mode: a batch of table
+	// name goes to Tables[name] (an Iceberg table), grouped by that
+	// table's partitions, and its files are committed to it (see Table).
+	// Nil: files mode, where a file is in the table once it is in place.
+	Tables map[string]Table
 }
 
 // Step names a point of writing a lake file, for Config.Hook.
@@ -278,9 +283,29 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 		rec.Release()
 		return err
 	}
-	if file, found, err := w.ledger.Lookup(ctx, batchID); err != nil {
+	file, found, err := w.ledger.Lookup(ctx, batchID)
+	if err != nil {
 		rec.Release()
 		return fmt.Errorf("look up batch %s: %w", batchID, err)
+	}
+	if w.cfg.Tables != nil {
+		// Table mode: the table says what it holds, and its partitions
+		// group the rows.
+		t, err := w.table(table)
+		if err == nil {
+			partition, err = t.Partition(rec)
+			if err != nil {
+				err = &permanentError{fmt.Errorf("batch %s: %w", batchID, err)}
+			}
+		}
+		if err != nil {
+			rec.Release()
+			return err
+		}
+		if ok, err := w.inTable(ctx, t, batchID, found, p); ok || err != nil {
+			rec.Release()
+			return err
+		}
 	} else if found {
 		ok, err := w.lake.Exists(ctx, file)
 		if err != nil {
@@ -355,7 +380,7 @@ func (w *Writer) Add(ctx context.Context, table, partition, batchID string, rec 
 	}
 	w.mu.Unlock()
 	if full != nil {
-		w.flush(ctx, full)
+		w.flushAll(ctx, []*part{full})
 	}
 	return nil
 }
@@ -562,6 +587,14 @@ func (w *Writer) detach(pt *part) {
 }
 
 func (w *Writer) flushAll(ctx context.Context, parts []*part) {
+	if w.cfg.Tables != nil {
+		w.flushTables(ctx, parts)
+		return
+	}
+	if len(parts) == 1 {
+		w.flush(ctx, parts[0])
+		return
+	}
 	var wg sync.WaitGroup
 	for _, pt := range parts {
 		wg.Add(1)
@@ -590,22 +623,14 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 		w.buffered -= pt.bytes
 		w.mu.Unlock()
 	}()
-	acquired := false
-	if ctx.Err() == nil {
-		select {
-		case w.sem <- struct{}{}:
-			acquired = true
-		case <-ctx.Done():
-		}
-	}
-	if !acquired {
+	if !w.acquire(ctx) {
 		w.release(pt)
 		return
 	}
 	defer func() { <-w.sem }()
 	ctx = context.WithoutCancel(ctx) // finish a file once begun
 	rel := pt.table + "/" + pt.partition + "/" + lake.FileName(pt.ids)
-	n, err := w.write(ctx, rel, pt)
+	n, err := w.write(ctx, rel, pt, nil)
 	// Settled below: touches now would only delay a nak'ed redelivery.
 	w.mu.Lock()
 	delete(w.writing, pt)
@@ -626,19 +651,24 @@ func (w *Writer) flush(ctx context.Context, pt *part) {
 	w.Totals.Batches.Add(int64(len(pt.ids)))
 	w.noteNewest(pt)
 	w.markDone(ctx, pt.ids)
-	for _, p := range pt.pending {
-		if p.Ctx != nil {
-			_, span := otel.Tracer("github.com/entralake/entralake/stages/writer").Start(p.Ctx, "writer commit",
-				trace.WithAttributes(attribute.String("file", rel), attribute.Int64("rows", pt.rows)))
-			span.End()
-		}
-	}
+	w.traceCommit(rel, pt)
 	w.log.LogAttrs(ctx, slog.LevelDebug, "lake file written", slog.String("file", rel), slog.Int64("rows", pt.rows), slog.Int64("bytes", n))
 	for _, p := range pt.pending {
 		if err := p.Ack(ctx); err != nil {
 			// The file is in place and in the ledger: the redelivered
 			// batch will be recognised and only acked.
 			w.log.LogAttrs(ctx, slog.LevelWarn, "ack after write failed", slog.String("file", rel), slog.Any("err", err))
+		}
+	}
+}
+
+// traceCommit records the commit of rel in the traces of pt's batches.
+func (w *Writer) traceCommit(rel string, pt *part) {
+	for _, p := range pt.pending {
+		if p.Ctx != nil {
+			_, span := otel.Tracer("github.com/entralake/entralake/stages/writer").Start(p.Ctx, "writer commit",
+				trace.WithAttributes(attribute.String("file", rel), attribute.Int64("rows", pt.rows)))
+			span.End()
 		}
 	}
 }
@@ -657,8 +687,9 @@ func (w *Writer) release(pt *part) {
 // write encodes the partition's batches into a file: create, encode,
 // record in the ledger, commit. The ledger entry comes before the commit,
 // so a crash in between leaves an entry whose file does not exist, which
-// Add treats as not written.
-func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error) {
+// Add treats as not written. sc, when set, is the schema the file is
+// written with (a table's: the batches' columns with its field ids).
+func (w *Writer) write(ctx context.Context, rel string, pt *part, sc *arrow.Schema) (int64, error) {
 	f, err := w.lake.Create(ctx, rel)
 	if err != nil {
 		return 0, err
@@ -669,7 +700,9 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 	bw.Reset(f)
 	defer func() { bw.Reset(nil); fileBuffers.Put(bw) }()
 	cw := &countingWriter{w: bw}
-	sc := pt.recs[0].Schema()
+	if sc == nil {
+		sc = pt.recs[0].Schema()
+	}
 	props := schema.ParquetProperties(w.cfg.Mem, sc, w.cfg.Parquet, schema.NullLeaves(pt.recs)...)
 	fw, err := pqarrow.NewFileWriter(sc, cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.cfg.Mem)))
 	if err != nil {
@@ -677,7 +710,10 @@ func (w *Writer) write(ctx context.Context, rel string, pt *part) (int64, error)
 		return 0, fmt.Errorf("start parquet file: %w", err)
 	}
 	for _, r := range pt.recs {
-		if err := fw.WriteBuffered(r); err != nil {
+		r = withSchema(sc, r)
+		err := fw.WriteBuffered(r)
+		r.Release()
+		if err != nil {
 			f.Abort()
 			return 0, fmt.Errorf("encode parquet: %w", err)
 		}
