@@ -257,7 +257,7 @@ type WriterCmd struct {
 	QueueFlags   `embed:""`
 	MetricsFlags `embed:""`
 	Partition    string `help:"With --table-format iceberg: partition a new table by day (the default) or hour of p_event_time (an existing table keeps its partitions; with hour, parsers must use --partition hour). Parquet lakes take their folders from the parsers' --partition." default:"day" enum:"hour,day"`
-	ResetState   bool `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved. Stop every other stage of the deployment first."`
+	ResetState   bool   `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved. Stop every other stage of the deployment first."`
 }
 
 // Help is shown by `entralake writer --help`.

@@ -160,7 +160,9 @@ type partKey struct {
 func (a *icebergTable) Schema() *arrow.Schema { return a.t.ArrowSchema() }
 
 // FileRel implements writer.Table.
-func (a *icebergTable) FileRel(partition, name string) string { return a.t.DataFileRel(partition, name) }
+func (a *icebergTable) FileRel(partition, name string) string {
+	return a.t.DataFileRel(partition, name)
+}
 
 // Partition implements writer.Table: the partition of rec's rows, from
 // their category and p_event_time.
