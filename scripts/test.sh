@@ -24,6 +24,19 @@ if [[ ! -x "$AZURITE_BIN" || "$("$AZURITE_BIN" --version 2>/dev/null)" != "$AZUR
 fi
 export ENTRALAKE_AZURITE_BIN="$AZURITE_BIN"
 
+# icebird (an Iceberg reader in JavaScript, e2e TestIcebirdReadsIceberg):
+# the versions pinned by e2e/icebird/package-lock.json, installed with npm ci
+# into .tools/icebird when the lock changed; e2e/icebird/node_modules links
+# there, so that read.mjs finds it.
+ICEBIRD_DIR="$PWD/.tools/icebird"
+if ! cmp -s e2e/icebird/package-lock.json "$ICEBIRD_DIR/package-lock.json"; then
+	echo "==> installing icebird (e2e/icebird/package-lock.json) into .tools/icebird"
+	mkdir -p "$ICEBIRD_DIR"
+	cp e2e/icebird/package.json e2e/icebird/package-lock.json "$ICEBIRD_DIR/"
+	(cd "$ICEBIRD_DIR" && npm ci --no-audit --no-fund)
+fi
+ln -sfn "$ICEBIRD_DIR/node_modules" e2e/icebird/node_modules
+
 # The corpus tests (e2e TestRunOnceCorpus, TestRunOnceSplitTasks,
 # TestDocQueries/corpus) read ../shared/corpus, next to the clone. Without
 # it they skip, which go test shows only with -v: say it here. Under CI
