@@ -22,6 +22,22 @@
 // to settle it), so a process that parses and writes can hand its
 // batches over in memory.
 //
+// # Table mode
+//
+// With Config.Tables (Iceberg tables, through internal/cli), a batch is
+// grouped by its table's partition (Table.Partition: one file holds one
+// partition), its file is written with the table's schema (field ids) at
+// Table.FileRel under a name never used before, and the files a roll
+// closes are committed to each table in one Table.Commit. The commit's
+// outcome settles the batches: committed, or held by the table already
+// (acked; the duplicate file is left for orphan removal); some held by the
+// table (ErrSomeCommitted: those are acked, the others written into new
+// files and committed again); failed (delivered again, or dead-lettered
+// when Permanent). A batch the table held when last loaded is acked
+// without being written (Table.Known), and one the ledger says was written
+// is checked against the table's current state (Table.Committed), since a
+// file may be written and not committed.
+//
 // # Errors
 //
 // A failed file is not an error of Add: its batches are failed through
