@@ -610,19 +610,7 @@ func (w *Writer) flushAll(ctx context.Context, parts []*part) {
 // them; on failure it fails them (retried, then dead-lettered). When ctx
 // ends before the file is begun, it gives them back unwritten.
 func (w *Writer) flush(ctx context.Context, pt *part) {
-	defer w.flushing.Done()
-	defer func() {
-		for _, r := range pt.recs {
-			r.Release()
-		}
-		w.mu.Lock()
-		for _, id := range pt.ids {
-			delete(w.inflight, id)
-		}
-		delete(w.writing, pt)
-		w.buffered -= pt.bytes
-		w.mu.Unlock()
-	}()
+	defer w.finish(pt)
 	if !w.acquire(ctx) {
 		w.release(pt)
 		return
