@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -46,9 +45,9 @@ type HealthRecords struct{ KV jetstream.KeyValue }
 
 // NewHealthRecords opens the health bucket.
 func NewHealthRecords(ctx context.Context, js jetstream.JetStream) (*HealthRecords, error) {
-	kv, err := js.KeyValue(ctx, BucketHealth)
+	kv, err := openKV(ctx, js, BucketHealth)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketHealth, err)
+		return nil, err
 	}
 	return &HealthRecords{KV: kv}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/entralake/entralake/schema"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,9 +23,9 @@ type Ledger struct{ KV jetstream.KeyValue }
 
 // NewLedger opens the files bucket.
 func NewLedger(ctx context.Context, js jetstream.JetStream) (*Ledger, error) {
-	kv, err := js.KeyValue(ctx, BucketFiles)
+	kv, err := openKV(ctx, js, BucketFiles)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketFiles, err)
+		return nil, err
 	}
 	return &Ledger{KV: kv}, nil
 }
@@ -81,9 +82,9 @@ type Offsets struct {
 
 // NewOffsets opens the offsets bucket.
 func NewOffsets(ctx context.Context, js jetstream.JetStream) (*Offsets, error) {
-	kv, err := js.KeyValue(ctx, BucketOffsets)
+	kv, err := openKV(ctx, js, BucketOffsets)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketOffsets, err)
+		return nil, err
 	}
 	return &Offsets{KV: kv}, nil
 }
@@ -138,6 +139,7 @@ func (o *Offsets) Put(ctx context.Context, b schema.BlobState) error {
 func (o *Offsets) Update(ctx context.Context, container, blob string, fn func(st *schema.BlobState) bool) (schema.BlobState, error) {
 	key := offsetKey(container, blob)
 	st, rev, cached := o.remembered(key)
+	var failing time.Time
 	for {
 		if !cached {
 			var err error
@@ -167,11 +169,26 @@ func (o *Offsets) Update(ctx context.Context, container, blob string, fn func(st
 			o.remember(key, st, stored)
 			return st, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !Transient(err) {
 			return schema.BlobState{}, fmt.Errorf("store offset of %s/%s: %w", container, blob, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return schema.BlobState{}, err
+		}
+		if Transient(err) {
+			// A leader election: the write may or may not have landed.
+			// Read the state again (get retries) and decide afresh, as
+			// after a conflict; give up once the cluster stays away.
+			if failing.IsZero() {
+				failing = time.Now()
+			} else if time.Since(failing) > RetryFor {
+				return schema.BlobState{}, fmt.Errorf("store offset of %s/%s: %w", container, blob, err)
+			}
+			select {
+			case <-ctx.Done():
+				return schema.BlobState{}, ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
 		// Another process stored the blob's state first: start again from it.
 	}
@@ -218,13 +235,13 @@ type Tasks struct {
 
 // NewTasks opens the tasks and files buckets.
 func NewTasks(ctx context.Context, js jetstream.JetStream) (*Tasks, error) {
-	kv, err := js.KeyValue(ctx, BucketTasks)
+	kv, err := openKV(ctx, js, BucketTasks)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketTasks, err)
+		return nil, err
 	}
-	files, err := js.KeyValue(ctx, BucketFiles)
+	files, err := openKV(ctx, js, BucketFiles)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketFiles, err)
+		return nil, err
 	}
 	return &Tasks{KV: kv, Files: files}, nil
 }
@@ -442,6 +459,9 @@ func (o *Offsets) SetLake(ctx context.Context, m LakeMark, rev uint64) (bool, er
 	case err == nil:
 		return true, nil
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return false, nil
+	case Transient(err) && ctx.Err() == nil:
+		// It may have landed: the caller reads the mark again.
 		return false, nil
 	}
 	return false, fmt.Errorf("store the lake mark: %w", err)

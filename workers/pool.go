@@ -366,8 +366,11 @@ func (m *message) Data() []byte { return m.msg.Data() }
 func (m *message) Header(key string) string { return m.msg.Headers().Get(key) }
 
 // Ack implements schema.Message with a double ack: it returns once the
-// server confirmed it.
-func (m *message) Ack(ctx context.Context) error { return m.msg.DoubleAck(ctx) }
+// server confirmed it. An ack lost in a leader election is sent again
+// (Retry): otherwise the message would come back only after the ack wait.
+func (m *message) Ack(ctx context.Context) error {
+	return Retry(ctx, func(ctx context.Context) error { return m.msg.DoubleAck(ctx) })
+}
 
 // Nak implements schema.Message (see Pool.nak).
 func (m *message) Nak(delay time.Duration) error { return m.pool.nak(m.msg, delay) }

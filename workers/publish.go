@@ -17,7 +17,9 @@ import (
 // stream de-duplicates on.
 type Publisher struct{ JS jetstream.JetStream }
 
-// Publish publishes m and waits until the stream stored it.
+// Publish publishes m and waits until the stream stored it. A message
+// with an ID is published again through a leader election (Retry): the
+// stream drops the copies as duplicates of the same Nats-Msg-Id.
 func (p Publisher) Publish(ctx context.Context, m schema.Outgoing) error {
 	msg := nats.NewMsg(m.Subject)
 	for k, v := range m.Header {
@@ -25,10 +27,12 @@ func (p Publisher) Publish(ctx context.Context, m schema.Outgoing) error {
 	}
 	msg.Data = m.Data
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(msg.Header))
-	var opts []jetstream.PublishOpt
-	if m.ID != "" {
-		opts = append(opts, jetstream.WithMsgID(m.ID))
+	if m.ID == "" {
+		_, err := p.JS.PublishMsg(ctx, msg)
+		return err
 	}
-	_, err := p.JS.PublishMsg(ctx, msg, opts...)
-	return err
+	return Retry(ctx, func(ctx context.Context) error {
+		_, err := p.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID))
+		return err
+	})
 }

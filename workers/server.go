@@ -1,7 +1,9 @@
 package workers
 
 import (
+	"cmp"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -20,6 +22,24 @@ type ServerConfig struct {
 	// SyncAlways makes JetStream fsync every write (slower; survives power
 	// loss, not only process crashes).
 	SyncAlways bool
+
+	// Name is the server's name, unique in a cluster (default
+	// "entralake"): streams name their leader by it.
+	Name string
+	// ClusterHost and ClusterPort, when the port is set, make the server
+	// a node of a JetStream cluster named ClusterName (default
+	// "entralake"), listening there for the routes of the other nodes.
+	ClusterHost string
+	ClusterPort int
+	ClusterName string
+	// Routes are the cluster URLs of the nodes (nats://host:6222); the
+	// same list on every node, its own URL included, is fine.
+	Routes []string
+	// HTTPHost and HTTPPort, when the port is set, serve NATS monitoring:
+	// /healthz (ready once the cluster has a meta leader and this node's
+	// replicas are current), /jsz, /varz.
+	HTTPHost string
+	HTTPPort int
 }
 
 // StartServer starts an embedded NATS server with JetStream and waits until
@@ -35,8 +55,11 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("start nats server: store %w", err)
 	}
+	if cfg.Name == "" {
+		cfg.Name = "entralake"
+	}
 	opts := &server.Options{
-		ServerName: "entralake",
+		ServerName: cfg.Name,
 		Host:       cfg.Host,
 		Port:       cfg.Port,
 		JetStream:  true,
@@ -48,6 +71,17 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	}
 	if cfg.Port == 0 {
 		opts.Port = server.RANDOM_PORT
+	}
+	if cfg.ClusterPort != 0 {
+		opts.Cluster = server.ClusterOpts{Name: cmp.Or(cfg.ClusterName, "entralake"), Host: cmp.Or(cfg.ClusterHost, cfg.Host), Port: cfg.ClusterPort}
+		routes, err := routeURLs(cfg.Routes)
+		if err != nil {
+			return nil, fmt.Errorf("start nats server: %w", err)
+		}
+		opts.Routes = routes
+	}
+	if cfg.HTTPPort != 0 {
+		opts.HTTPHost, opts.HTTPPort = cmp.Or(cfg.HTTPHost, cfg.Host), cfg.HTTPPort
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
@@ -69,6 +103,26 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("start nats server (store %s): %s", cfg.Dir, msg)
 	}
+}
+
+// routeURLs parses the cluster URLs of the nodes.
+func routeURLs(routes []string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, r := range routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" || u.Port() == "" {
+			return nil, fmt.Errorf("route %q: want a URL like nats://host:6222", r)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// JetStreamReady reports whether the server's JetStream answers: on a
+// single server as soon as it runs, on a cluster node once the cluster
+// has a meta leader and this node is current.
+func JetStreamReady(s *server.Server) bool {
+	return s.Healthz(&server.HealthzOptions{JSMetaOnly: true}).StatusCode == 200
 }
 
 // fatalLogger passes on the server's fatal errors, which it otherwise

@@ -30,31 +30,45 @@ type QueueStatus struct {
 	Streams     map[string]StreamStatus   `json:"streams"`
 	Consumers   map[string]ConsumerStatus `json:"consumers"`
 	DeadLetters uint64                    `json:"dead_letters"`
+	// Replicas is the cluster state of every stream and bucket, by
+	// stream name (a bucket's stream is KV_<bucket>).
+	Replicas map[string]ReplicaStatus `json:"replicas"`
 }
+
+// ReplicatedStreams are the streams whose replicas Status reports: the
+// three streams, then the buckets' streams.
+var ReplicatedStreams = []string{StreamTasks, StreamBatches, StreamDLQ,
+	"KV_" + BucketOffsets, "KV_" + BucketTasks, "KV_" + BucketFiles, "KV_" + BucketHealth}
 
 // Status reads the state of the streams and consumers.
 func Status(ctx context.Context, js jetstream.JetStream) (*QueueStatus, error) {
-	qs := &QueueStatus{Streams: map[string]StreamStatus{}, Consumers: map[string]ConsumerStatus{}}
-	for _, name := range []string{StreamTasks, StreamBatches, StreamDLQ} {
-		st, err := js.Stream(ctx, name)
+	qs := &QueueStatus{Streams: map[string]StreamStatus{}, Consumers: map[string]ConsumerStatus{}, Replicas: map[string]ReplicaStatus{}}
+	for _, name := range ReplicatedStreams {
+		info, err := retry1(ctx, func(ctx context.Context) (*jetstream.StreamInfo, error) {
+			st, err := js.Stream(ctx, name) // fresh info
+			if err != nil {
+				return nil, err
+			}
+			return st.CachedInfo(), nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", name, err)
 		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", name, err)
+		qs.Replicas[name] = replicaStatus(info)
+		switch name {
+		case StreamTasks, StreamBatches, StreamDLQ:
+			qs.Streams[name] = StreamStatus{Messages: info.State.Msgs, Bytes: info.State.Bytes}
 		}
-		qs.Streams[name] = StreamStatus{Messages: info.State.Msgs, Bytes: info.State.Bytes}
 		if name == StreamDLQ {
 			qs.DeadLetters = info.State.Msgs
 		}
 	}
 	for _, c := range []struct{ stream, name string }{{StreamTasks, ConsumerParsers}, {StreamBatches, ConsumerWriters}} {
-		cons, err := js.Consumer(ctx, c.stream, c.name)
+		cons, err := Consumer(ctx, js, c.stream, c.name)
 		if err != nil {
-			return nil, fmt.Errorf("consumer %s: %w", c.name, err)
+			return nil, err
 		}
-		info, err := cons.Info(ctx)
+		info, err := retry1(ctx, cons.Info)
 		if err != nil {
 			return nil, fmt.Errorf("consumer %s: %w", c.name, err)
 		}

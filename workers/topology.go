@@ -92,14 +92,17 @@ func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool)
 		{Name: StreamBatches, Subjects: []string{SubjectBatches + ".>"}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Duplicates: t.DuplicateWindow, Replicas: t.Replicas},
 		{Name: StreamDLQ, Subjects: []string{SubjectDLQ + ".>"}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 	}
+	// Each call is retried through a leader election (Retry); a replica
+	// count the server cannot give fails at once (setupError).
+	exists := func(get func(ctx context.Context) error) bool {
+		return !update && Retry(ctx, get) == nil
+	}
 	for _, sc := range streams {
-		if !update {
-			if _, err := js.Stream(ctx, sc.Name); err == nil {
-				continue
-			}
+		if exists(func(ctx context.Context) error { _, err := js.Stream(ctx, sc.Name); return err }) {
+			continue
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("set up stream %s: %w", sc.Name, err)
+		if err := Retry(ctx, func(ctx context.Context) error { _, err := js.CreateOrUpdateStream(ctx, sc); return err }); err != nil {
+			return setupError("stream "+sc.Name, t.Replicas, err)
 		}
 	}
 	consumers := []struct {
@@ -110,13 +113,11 @@ func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool)
 		{StreamBatches, jetstream.ConsumerConfig{Durable: ConsumerWriters, AckPolicy: jetstream.AckExplicitPolicy, AckWait: t.WriterAckWait, MaxDeliver: -1, MaxAckPending: t.WriterMaxAckPending}},
 	}
 	for _, c := range consumers {
-		if !update {
-			if _, err := js.Consumer(ctx, c.stream, c.cfg.Durable); err == nil {
-				continue
-			}
+		if exists(func(ctx context.Context) error { _, err := js.Consumer(ctx, c.stream, c.cfg.Durable); return err }) {
+			continue
 		}
-		if _, err := js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg); err != nil {
-			return fmt.Errorf("set up consumer %s on %s: %w", c.cfg.Durable, c.stream, err)
+		if err := Retry(ctx, func(ctx context.Context) error { _, err := js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg); return err }); err != nil {
+			return setupError(fmt.Sprintf("consumer %s on %s", c.cfg.Durable, c.stream), t.Replicas, err)
 		}
 	}
 	buckets := []jetstream.KeyValueConfig{
@@ -126,13 +127,11 @@ func setup(ctx context.Context, js jetstream.JetStream, t Topology, update bool)
 		{Bucket: BucketHealth, Description: "each running process: ready, or what it cannot use", History: 1, TTL: HealthTTL, Storage: jetstream.MemoryStorage, Replicas: t.Replicas},
 	}
 	for _, kc := range buckets {
-		if !update {
-			if _, err := js.KeyValue(ctx, kc.Bucket); err == nil {
-				continue
-			}
+		if exists(func(ctx context.Context) error { _, err := js.KeyValue(ctx, kc.Bucket); return err }) {
+			continue
 		}
-		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
-			return fmt.Errorf("set up bucket %s: %w", kc.Bucket, err)
+		if err := Retry(ctx, func(ctx context.Context) error { _, err := js.CreateOrUpdateKeyValue(ctx, kc); return err }); err != nil {
+			return setupError("bucket "+kc.Bucket, t.Replicas, err)
 		}
 	}
 	return nil
@@ -214,15 +213,27 @@ func Queued(ctx context.Context, js jetstream.JetStream) (tasks, batches uint64,
 }
 
 // WaitIdle polls Backlog until both streams are empty for two polls in a
-// row, calling progress after each poll.
+// row, calling progress after each poll. A poll that fails as during a
+// leader election (Transient) is tried again at the next tick, for at most
+// RetryFor in a row; then WaitIdle returns the error.
 func WaitIdle(ctx context.Context, js jetstream.JetStream, every time.Duration, progress func(tasks, batches uint64)) error {
 	empty := 0
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var failingSince time.Time
 	for {
-		tasks, batches, err := Backlog(ctx, js)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		actx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+		tasks, batches, err := Backlog(actx, js)
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
+			failingSince = time.Time{}
+		case !Transient(err):
 			return err
+		case failingSince.IsZero():
+			failingSince = time.Now()
+		case time.Since(failingSince) > RetryFor:
+			return fmt.Errorf("%w (no answer for %s: is a NATS node down, or the cluster without quorum?)", err, RetryFor)
 		}
 		if progress != nil {
 			progress(tasks, batches)
