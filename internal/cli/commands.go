@@ -26,7 +26,7 @@ type RunCmd struct {
 	MetricsFlags `embed:""`
 	Once         bool   `help:"Process what is in the source now, wait until it is all in the lake, print a summary and exit."`
 	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake"`
-	Nats         string `help:"Use this external NATS server instead of the embedded one (default: embedded)." placeholder:"URL"`
+	Nats         string `help:"Use this external NATS server instead of the embedded one (or its cluster: the nodes' URLs, comma-separated; default: embedded)." placeholder:"URL"`
 	ResetState   bool   `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved."`
 }
 
@@ -287,16 +287,27 @@ func (wc *WriterCmd) Run(env *Env) error {
 
 // NatsServerCmd runs the embedded server.
 type NatsServerCmd struct {
-	Listen     string `help:"Address to listen on, HOST:PORT." default:"127.0.0.1:4222"`
-	DataDir    string `help:"Folder for JetStream's state." default:".entralake/jetstream"`
-	MaxPayload Size   `help:"Largest message, 1MiB to 64MiB (batches split to fit)." default:"8MiB"`
-	SyncAlways bool   `help:"fsync every JetStream write (survives power loss, slower)."`
+	Listen           string `help:"Address to listen on, HOST:PORT." default:"127.0.0.1:4222"`
+	DataDir          string `help:"Folder for JetStream's state." default:".entralake/jetstream"`
+	MaxPayload       Size   `help:"Largest message, 1MiB to 64MiB (batches split to fit)." default:"8MiB"`
+	SyncAlways       bool   `help:"fsync every JetStream write (survives power loss, slower)."`
+	ClusterNodeFlags `embed:""`
 }
 
 // Help is shown by `entralake nats-server --help`.
 func (*NatsServerCmd) Help() string {
 	return `Runs a NATS server with JetStream for stages in other processes, for users
 who have no NATS installed.
+
+A cluster of three nodes (give the stages all three URLs in --nats and
+--replicas 3) keeps every stream and bucket on three nodes and goes on when
+one of them dies; each node has its own --name and --data-dir, and the same
+--routes:
+
+  entralake nats-server --name n1 --listen 0.0.0.0:4222 --cluster 0.0.0.0:6222 \
+    --routes nats://host1:6222,nats://host2:6222,nats://host3:6222 --http 0.0.0.0:8222 --data-dir /var/lib/entralake
+
+Start the nodes in any order: JetStream answers once a majority runs.
 
 Example:
   entralake nats-server --listen 127.0.0.1:4222 --data-dir /var/lib/entralake`
@@ -312,11 +323,16 @@ func (n *NatsServerCmd) Run(env *Env) error {
 	if err != nil {
 		return fmt.Errorf("--listen: port %q: %w", port, err)
 	}
-	s, err := workers.StartServer(workers.ServerConfig{Dir: n.DataDir, Host: host, Port: p, MaxPayload: int32(n.MaxPayload), SyncAlways: n.SyncAlways})
+	cfg := workers.ServerConfig{Dir: n.DataDir, Host: host, Port: p, MaxPayload: int32(n.MaxPayload), SyncAlways: n.SyncAlways}
+	if err := n.apply(&cfg); err != nil {
+		return err
+	}
+	s, err := workers.StartServer(cfg)
 	if err != nil {
 		return err
 	}
-	env.Log.Info("nats server ready", "url", s.ClientURL(), "data_dir", n.DataDir)
+	env.Log.Info("nats server ready", "url", s.ClientURL(), "data_dir", n.DataDir, "name", cfg.Name, "cluster", n.Cluster)
+	go awaitJetStream(env.Ctx, s, env)
 	<-env.Ctx.Done()
 	s.Shutdown()
 	s.WaitForShutdown()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/entralake/entralake/internal/location"
@@ -67,7 +68,7 @@ func isTerminal(w io.Writer) bool {
 
 // NatsFlags say where JetStream is.
 type NatsFlags struct {
-	Nats string `help:"NATS server URL." default:"nats://127.0.0.1:4222"`
+	Nats string `help:"NATS server URL, or the URLs of a cluster's nodes, comma-separated (nats://n1:4222,nats://n2:4222,nats://n3:4222): the process connects to any of them and moves to another when its node goes away." default:"nats://127.0.0.1:4222"`
 }
 
 // QueueFlags tune the streams and consumers; give every process of one
@@ -77,11 +78,13 @@ type QueueFlags struct {
 	BatchAckWait    time.Duration `help:"How long a batch may go without an ack or an in-progress ack before it is handed to another writer. A writer sends in-progress acks four times per ack wait for every batch it holds (buffered or being written), so this is how soon the batches of a writer that died are written again." default:"10s"`
 	MaxDeliver      int           `help:"Tries of a task or batch before it goes to the dead-letter stream." default:"5"`
 	ShutdownTimeout time.Duration `help:"On SIGINT/SIGTERM: how long to finish work in hand before exiting." default:"30s"`
+	ReplicaFlags    `embed:""`
 }
 
 func (q QueueFlags) topology() workers.Topology {
 	t := workers.DefaultTopology()
 	t.ParserAckWait, t.WriterAckWait, t.MaxDeliver = q.TaskAckWait, q.BatchAckWait, q.MaxDeliver
+	t.Replicas = q.Replicas
 	return t
 }
 
@@ -178,8 +181,12 @@ type conn struct {
 // start. Once connected, it reconnects on its own for as long as it runs.
 const natsWait = 10 * time.Second
 
-// redactURL drops a password from a NATS URL, for messages.
+// redactURL drops a password from a NATS URL (or a list of them), for
+// messages.
 func redactURL(s string) string {
+	if strings.Contains(s, ",") {
+		return redactURLs(s)
+	}
 	u, err := neturl.Parse(s)
 	if err != nil || u.User == nil {
 		return s
@@ -187,15 +194,15 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// connect connects to NATS and sets up the topology with q's settings;
-// readOnly processes only create what is missing.
+// connect connects to NATS and sets up the topology with q's settings.
 func connect(ctx context.Context, url, name string, q QueueFlags, log *slog.Logger) (*conn, error) {
-	return dial(ctx, url, name, &q, log)
+	return dial(ctx, url, name, q.topology(), true, log)
 }
 
-// dial connects; with q nil it leaves existing streams and consumers as
+// dial connects and sets up the topology t; without update it only
+// creates what is missing and leaves existing streams and consumers as
 // they are (status, dead letters).
-func dial(ctx context.Context, url, name string, q *QueueFlags, log *slog.Logger) (*conn, error) {
+func dial(ctx context.Context, url, name string, t workers.Topology, update bool, log *slog.Logger) (*conn, error) {
 	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -234,9 +241,8 @@ func dial(ctx context.Context, url, name string, q *QueueFlags, log *slog.Logger
 		}
 	}
 	setup := workers.Ensure
-	t := workers.DefaultTopology()
-	if q != nil {
-		setup, t = workers.Setup, q.topology()
+	if update {
+		setup = workers.Setup
 	}
 	if err := setup(ctx, js, t); err != nil {
 		nc.Close()
@@ -272,9 +278,9 @@ func newParserHandler(c *conn, lt *schema.LogType, src parser.BlobReader, f Pars
 }
 
 func runPool(ctx context.Context, c *conn, stream, consumer string, h workers.Handler, n int, q QueueFlags, log *slog.Logger, extra ...workers.Option) error {
-	cons, err := c.js.Consumer(ctx, stream, consumer)
+	cons, err := workers.Consumer(ctx, c.js, stream, consumer)
 	if err != nil {
-		return fmt.Errorf("consumer %s: %w", consumer, err)
+		return err
 	}
 	opts := append(q.poolOptions(), workers.WithConcurrency(n), workers.WithLogger(log))
 	opts = append(opts, extra...)
@@ -362,9 +368,9 @@ func openWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags
 		// these files only DuckDB views over a table without files fail.
 		log.Warn("could not write the empty files of the tables (DuckDB views need them)", "err", err)
 	}
-	cons, err := c.js.Consumer(ctx, workers.StreamBatches, workers.ConsumerWriters)
+	cons, err := workers.Consumer(ctx, c.js, workers.StreamBatches, workers.ConsumerWriters)
 	if err != nil {
-		return nil, nil, il, fmt.Errorf("consumer %s: %w", workers.ConsumerWriters, err)
+		return nil, nil, il, err
 	}
 	cfg := wf.config(ws.idle, ws.taskEnd)
 	cfg.Busy = ws.busy

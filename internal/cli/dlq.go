@@ -15,8 +15,11 @@ import (
 // StateFlags find a deployment's JetStream: an external server, or the
 // embedded one's state folder (that of a running `run`, or one at rest).
 type StateFlags struct {
-	Nats    string `help:"NATS server URL of the deployment; default: the NATS server of --data-dir." placeholder:"URL"`
+	Nats    string `help:"NATS server URL of the deployment (or its nodes' URLs, comma-separated); default: the NATS server of --data-dir." placeholder:"URL"`
 	DataDir string `help:"State folder of 'entralake run' (used when --nats is not set): while run is running, its NATS server; else an embedded server is started on it." default:".entralake"`
+	// Replicas of what is missing and created (a fresh deployment);
+	// what exists is left as it is.
+	ReplicaFlags `embed:""`
 }
 
 // open connects to the deployment's JetStream without changing its
@@ -44,7 +47,9 @@ func (s StateFlags) open(env *Env, name string) (*conn, func(), error) {
 			url, stopServer = srv.ClientURL(), func() { srv.Shutdown(); srv.WaitForShutdown(); dd.release() }
 		}
 	}
-	c, err := dial(env.Ctx, url, name, nil, env.Log)
+	t := workers.DefaultTopology()
+	t.Replicas = s.Replicas
+	c, err := dial(env.Ctx, url, name, t, false, env.Log)
 	if err != nil {
 		stopServer()
 		return nil, nil, err

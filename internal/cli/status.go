@@ -134,6 +134,7 @@ func (s *StatusCmd) Run(env *Env) error {
 		ss := st.Queue.Streams[name]
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", name, ss.Messages, humanBytes(int64(ss.Bytes)))
 	}
+	printReplicas(tw, st.Queue)
 	fmt.Fprintln(tw, "\nCONSUMER\tPENDING\tIN FLIGHT\tREDELIVERED\tWAITING")
 	for _, name := range []string{workers.ConsumerParsers, workers.ConsumerWriters} {
 		cs := st.Queue.Consumers[name]
