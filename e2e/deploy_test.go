@@ -365,7 +365,7 @@ func mountAt(s types.ServiceConfig, target string) (types.ServiceVolumeConfig, b
 
 func TestComposeStack(t *testing.T) {
 	p := loadCompose(t)
-	for _, name := range []string{"nats", "azurite", "lister", "parser", "writer", "prometheus"} {
+	for _, name := range []string{"nats-1", "nats-2", "nats-3", "azurite", "lister", "parser", "writer", "prometheus"} {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("docker-compose.yml has no service %q (services: %v)", name, slices.Sorted(maps.Keys(p.Services)))
 		}
@@ -383,6 +383,18 @@ func TestComposeStack(t *testing.T) {
 		t.Fatal(err)
 	} else if natsMax, err = helpSize(h.flags["max-payload"].value); err != nil {
 		t.Fatalf("entralake nats-server --max-payload default: %v", err)
+	}
+
+	// The NATS cluster's nodes.
+	var natsNodes []string
+	for name, s := range p.Services {
+		if strings.HasPrefix(s.Image, "nats:") {
+			natsNodes = append(natsNodes, name)
+		}
+	}
+	slices.Sort(natsNodes)
+	if len(natsNodes) != 3 {
+		t.Errorf("NATS services %v, want a cluster of three", natsNodes)
 	}
 
 	// The entralake services: commands, flags, variables, volumes.
@@ -413,17 +425,30 @@ func TestComposeStack(t *testing.T) {
 			} else if port != metricsPort {
 				t.Errorf("--metrics-addr port %d, want %d (Dockerfile EXPOSE, deploy/prometheus.yml)", port, metricsPort)
 			}
+			// Every node of the cluster, each a service the stage waits for.
 			nats, ok := c.flag("nats", env)
 			if !ok {
 				t.Errorf("no --nats: the stage would look for NATS on 127.0.0.1 in its own container")
-			} else if u, err := url.Parse(nats); err != nil || u.Scheme != "nats" || u.Port() != "4222" {
-				t.Errorf("--nats %q: want nats://<service>:4222", nats)
-			} else if _, ok := p.Services[u.Hostname()]; !ok {
-				t.Errorf("--nats %q: no service %q", nats, u.Hostname())
-			} else if dep, ok := s.DependsOn[u.Hostname()]; !ok {
-				t.Errorf("does not depend on %s", u.Hostname())
-			} else if dep.Condition != types.ServiceConditionHealthy {
-				t.Errorf("depends on %s with condition %q, want %q: the stage exits when NATS is not up yet", u.Hostname(), dep.Condition, types.ServiceConditionHealthy)
+			}
+			var nodes []string
+			for n := range strings.SplitSeq(nats, ",") {
+				if u, err := url.Parse(n); err != nil || u.Scheme != "nats" || u.Port() != "4222" {
+					t.Errorf("--nats %q: want nats://<service>:4222,...", n)
+				} else if _, ok := p.Services[u.Hostname()]; !ok {
+					t.Errorf("--nats %q: no service %q", n, u.Hostname())
+				} else if dep, ok := s.DependsOn[u.Hostname()]; !ok {
+					t.Errorf("does not depend on %s", u.Hostname())
+				} else if dep.Condition != types.ServiceConditionHealthy {
+					t.Errorf("depends on %s with condition %q, want %q: the stage exits when NATS is not up yet", u.Hostname(), dep.Condition, types.ServiceConditionHealthy)
+				} else {
+					nodes = append(nodes, u.Hostname())
+				}
+			}
+			if slices.Sort(nodes); !slices.Equal(nodes, natsNodes) {
+				t.Errorf("--nats names %v, want every node of the cluster %v", nodes, natsNodes)
+			}
+			if r, _ := c.flag("replicas", env); r != strconv.Itoa(len(natsNodes)) {
+				t.Errorf("--replicas %q, want %d: a copy of every stream on each node", r, len(natsNodes))
 			}
 			if src, ok := c.flag("source", env); ok && !strings.Contains(src, "://") {
 				if _, ok := mountAt(s, src); !ok {
@@ -455,37 +480,60 @@ func TestComposeStack(t *testing.T) {
 		}
 	}
 
-	t.Run("nats", func(t *testing.T) {
-		s := p.Services["nats"]
-		if !strings.HasPrefix(s.Image, "nats:") {
-			t.Errorf("image %q, want the official nats image", s.Image)
-		}
-		conf := ""
-		for i, a := range s.Command {
-			if (a == "--config" || a == "-c") && i+1 < len(s.Command) {
-				conf = s.Command[i+1]
+	names := map[string]string{}
+	for _, node := range natsNodes {
+		t.Run(node, func(t *testing.T) {
+			s := p.Services[node]
+			if !strings.HasPrefix(s.Image, "nats:") {
+				t.Errorf("image %q, want the official nats image", s.Image)
 			}
-			if strings.HasPrefix(a, "--max_payload") {
-				t.Errorf("command %q: nats-server has no --max_payload flag (set max_payload in its configuration)", s.Command)
+			conf := ""
+			for i, a := range s.Command {
+				if (a == "--config" || a == "-c") && i+1 < len(s.Command) {
+					conf = s.Command[i+1]
+				}
+				if strings.HasPrefix(a, "--max_payload") {
+					t.Errorf("command %q: nats-server has no --max_payload flag (set max_payload in its configuration)", s.Command)
+				}
 			}
-		}
-		if conf == "" {
-			t.Fatalf("command %q has no --config", s.Command)
-		}
-		content := ""
-		for _, c := range s.Configs {
-			if c.Target == conf {
-				content = p.Configs[c.Source].Content
+			if conf == "" {
+				t.Fatalf("command %q has no --config", s.Command)
 			}
-		}
-		if content == "" {
-			t.Fatalf("--config %s is not an inline config of the service", conf)
-		}
-		checkNATSConfig(t, content, natsMax)
-		if s.HealthCheck == nil || len(s.HealthCheck.Test) == 0 || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), ":8222/healthz") {
-			t.Errorf("healthcheck %v: want the monitoring port's /healthz (the stages wait for it)", s.HealthCheck)
-		}
-	})
+			content := ""
+			for _, c := range s.Configs {
+				if c.Target == conf {
+					content = p.Configs[c.Source].Content
+				}
+			}
+			if content == "" {
+				t.Fatalf("--config %s is not an inline config of the service", conf)
+			}
+			checkNATSConfig(t, content, natsMax)
+			if s.HealthCheck == nil || len(s.HealthCheck.Test) == 0 || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), ":8222/healthz") {
+				t.Errorf("healthcheck %v: want the monitoring port's /healthz (the stages wait for it)", s.HealthCheck)
+			}
+			// The node's name: unique, from its environment.
+			name := content
+			if m := regexp.MustCompile(`(?m)^\s*server_name\s*[:=]?\s*\$(\w+)\s*$`).FindStringSubmatch(content); m == nil {
+				t.Errorf("configuration sets no server_name from a variable: every node would have the same name")
+			} else if name = composeEnv(s)[m[1]]; name == "" {
+				t.Errorf("server_name is $%s, which the service does not set", m[1])
+			} else if other, ok := names[name]; ok {
+				t.Errorf("server_name %s is also %s's", name, other)
+			}
+			names[name] = node
+			checkNATSCluster(t, content, natsNodes)
+			if v, ok := mountAt(s, "/data"); !ok || v.Type != types.VolumeTypeVolume {
+				t.Errorf("no volume of its own at /data (JetStream's store)")
+			} else {
+				for other, os := range p.Services {
+					if w, ok := mountAt(os, "/data"); ok && other != node && w.Source == v.Source {
+						t.Errorf("shares its volume %s with %s", v.Source, other)
+					}
+				}
+			}
+		})
+	}
 
 	t.Run("azurite", func(t *testing.T) {
 		s := p.Services["azurite"]
@@ -516,6 +564,32 @@ func TestComposeStack(t *testing.T) {
 			t.Errorf("/etc/prometheus/prometheus.yml is mounted from %q, want %s", v.Source, want)
 		}
 	})
+}
+
+// checkNATSCluster checks the cluster block of a NATS configuration: a
+// cluster name, the cluster port 6222, and a route to every node.
+func checkNATSCluster(t *testing.T, conf string, nodes []string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)\bcluster\s*[:=]?\s*\{(.*?)\n\s*\}`).FindStringSubmatch(conf)
+	if m == nil {
+		t.Errorf("NATS configuration has no cluster block:\n%s", conf)
+		return
+	}
+	block := m[1]
+	if !regexp.MustCompile(`(?m)^\s*name\s*[:=]?\s*\S+`).MatchString(block) {
+		t.Errorf("cluster block has no name (JetStream needs one):\n%s", block)
+	}
+	if !regexp.MustCompile(`(?m)^\s*port\s*[:=]?\s*6222\s*$`).MatchString(block) {
+		t.Errorf("cluster block does not listen on 6222:\n%s", block)
+	}
+	var routes []string
+	for _, r := range regexp.MustCompile(`nats://([-.\w]+):6222`).FindAllStringSubmatch(block, -1) {
+		routes = append(routes, r[1])
+	}
+	slices.Sort(routes)
+	if !slices.Equal(routes, nodes) {
+		t.Errorf("cluster routes go to %v, want every node %v", routes, nodes)
+	}
 }
 
 // natsSizeRE matches max_payload in a NATS configuration file.
