@@ -567,7 +567,8 @@ func TestComposeStack(t *testing.T) {
 }
 
 // checkNATSCluster checks the cluster block of a NATS configuration: a
-// cluster name, the cluster port 6222, and a route to every node.
+// cluster name, the cluster port 6222, and a route to every node (nodes:
+// their host names).
 func checkNATSCluster(t *testing.T, conf string, nodes []string) {
 	t.Helper()
 	m := regexp.MustCompile(`(?s)\bcluster\s*[:=]?\s*\{(.*?)\n\s*\}`).FindStringSubmatch(conf)
@@ -1485,6 +1486,7 @@ func checkK8sNATS(t *testing.T, sets []k8sObject, find func(kind, name string) (
 					if content, ok := data.Data[path.Base(conf)]; ok {
 						found = true
 						checkNATSConfig(t, content, natsMax)
+						checkK8sNATSCluster(t, o, w, c, content, find)
 					}
 				}
 			}
@@ -1495,6 +1497,117 @@ func checkK8sNATS(t *testing.T, sets []k8sObject, find func(kind, name string) (
 		}
 	}
 	t.Errorf("no StatefulSet runs the nats image")
+}
+
+// checkK8sNATSCluster checks that the NATS StatefulSet is a cluster of
+// three whose nodes find each other, and that the stages use it: every
+// node in ENTRALAKE_NATS, ENTRALAKE_REPLICAS the node count.
+func checkK8sNATSCluster(t *testing.T, o k8sObject, w k8sWorkload, c k8sContainer, conf string, find func(kind, name string) (k8sObject, bool)) {
+	t.Helper()
+	var sts struct {
+		Spec struct {
+			PodManagementPolicy string `yaml:"podManagementPolicy"`
+		} `yaml:"spec"`
+	}
+	decodeAs(t, o, &sts)
+	n := 0
+	if w.Spec.Replicas != nil {
+		n = *w.Spec.Replicas
+	}
+	if n != 3 {
+		t.Errorf("%s: %d replicas, want a cluster of 3", o, n)
+	}
+	if sts.Spec.PodManagementPolicy != "Parallel" {
+		t.Errorf("%s: podManagementPolicy %q, want Parallel: a node becomes ready only once the others run", o, sts.Spec.PodManagementPolicy)
+	}
+	svcName := w.Spec.ServiceName
+	var hosts, clients []string
+	for i := range n {
+		hosts = append(hosts, fmt.Sprintf("%s-%d.%s", o.Metadata.Name, i, svcName))
+		clients = append(clients, fmt.Sprintf("nats://%s-%d.%s:4222", o.Metadata.Name, i, svcName))
+	}
+	checkNATSCluster(t, conf, hosts)
+	// Each node's name is its pod's.
+	m := regexp.MustCompile(`(?m)^\s*server_name\s*[:=]?\s*\$(\w+)\s*$`).FindStringSubmatch(conf)
+	if m == nil {
+		t.Errorf("%s: configuration sets no server_name from a variable: every node would have the same name", o)
+	} else if !podNameEnv(t, o, c.Name, m[1]) {
+		t.Errorf("%s: server_name is $%s, which is not the pod's name (valueFrom.fieldRef metadata.name)", o, m[1])
+	}
+	// The headless Service: pods resolve each other before they are ready.
+	if svc, ok := find("Service", svcName); !ok {
+		t.Errorf("%s: serviceName %s is no Service", o, svcName)
+	} else {
+		var s struct {
+			Spec struct {
+				ClusterIP                string           `yaml:"clusterIP"`
+				PublishNotReadyAddresses bool             `yaml:"publishNotReadyAddresses"`
+				Ports                    []k8sServicePort `yaml:"ports"`
+			} `yaml:"spec"`
+		}
+		decodeAs(t, svc, &s)
+		if s.Spec.ClusterIP != "None" || !s.Spec.PublishNotReadyAddresses {
+			t.Errorf("%s: want clusterIP: None and publishNotReadyAddresses: true (the nodes must resolve each other before they are ready)", svc)
+		}
+		if !slices.ContainsFunc(s.Spec.Ports, func(p k8sServicePort) bool { return p.Port == 6222 }) {
+			t.Errorf("%s: no cluster port 6222", svc)
+		}
+	}
+	if _, ok := find("PodDisruptionBudget", o.Metadata.Name); !ok {
+		t.Errorf("%s: no PodDisruptionBudget %s: a drain could take two nodes, and the quorum, at once", o, o.Metadata.Name)
+	}
+	// The stages' settings.
+	cm, ok := find("ConfigMap", "entralake-common")
+	if !ok {
+		t.Errorf("no ConfigMap entralake-common")
+		return
+	}
+	var data struct {
+		Data map[string]string `yaml:"data"`
+	}
+	decodeAs(t, cm, &data)
+	got := strings.Split(data.Data["ENTRALAKE_NATS"], ",")
+	slices.Sort(got)
+	if !slices.Equal(got, clients) {
+		t.Errorf("%s: ENTRALAKE_NATS %q, want every node %v", cm, data.Data["ENTRALAKE_NATS"], clients)
+	}
+	if r := data.Data["ENTRALAKE_REPLICAS"]; r != strconv.Itoa(n) {
+		t.Errorf("%s: ENTRALAKE_REPLICAS %q, want %d (a copy on each node)", cm, r, n)
+	}
+}
+
+// podNameEnv reports whether the variable env of a workload's container
+// holds its pod's name.
+func podNameEnv(t *testing.T, o k8sObject, container, env string) bool {
+	t.Helper()
+	var w struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Name string `yaml:"name"`
+						Env  []struct {
+							Name      string `yaml:"name"`
+							ValueFrom struct {
+								FieldRef struct {
+									FieldPath string `yaml:"fieldPath"`
+								} `yaml:"fieldRef"`
+							} `yaml:"valueFrom"`
+						} `yaml:"env"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	decodeAs(t, o, &w)
+	for _, c := range w.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if c.Name == container && e.Name == env && e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // podPort resolves a port name or number of a pod's containers.
