@@ -52,6 +52,9 @@ type options struct {
 	childOut string
 	jsonOpts string
 	scaling  bool
+	only     bool
+	cluster  bool
+	counts   string
 	part     string
 	taskSize int64
 }
@@ -72,6 +75,9 @@ func main() {
 	flag.StringVar(&o.part, "partition", "hour", "entralake --partition: hour, or day (fewer, bigger files for a small tenant)")
 	flag.Int64Var(&o.taskSize, "task-size", 0, "entralake --task-size (bytes; 0: one task per blob): cut big blobs so that parsers share them")
 	flag.BoolVar(&o.scaling, "parser-scaling", false, "also measure one against two 'entralake parser' processes on one JetStream (parser-bound: no writer)")
+	flag.BoolVar(&o.only, "scaling-only", false, "with -parser-scaling: skip the comparison with DuckDB")
+	flag.BoolVar(&o.cluster, "cluster", false, "with -parser-scaling: a three-node JetStream cluster (three 'entralake nats-server' processes) and --replicas 3, instead of one server")
+	flag.StringVar(&o.counts, "parsers", "1,2", "with -parser-scaling: the numbers of parser processes to compare, comma-separated")
 	flag.BoolVar(&o.child, "duckdb-child", false, "internal: run the DuckDB side in this process and print its result as JSON")
 	flag.StringVar(&o.childSrc, "src", "", "internal (-duckdb-child): export folder")
 	flag.StringVar(&o.childOut, "out", "", "internal (-duckdb-child): Parquet file to write")
@@ -161,7 +167,7 @@ func run(o options) error {
 	fmt.Printf("export: %d records, %.1f MB in %d blobs (%s); %d CPUs; threads=%d; entralake --partition %s --task-size %d; %s\n",
 		records, float64(inBytes)/1e6, blobs, export, runtime.NumCPU(), o.threads, o.part, o.taskSize, loadAvg())
 	var results []result
-	for i := 1; i <= o.runs; i++ {
+	for i := 1; i <= o.runs && !(o.only && o.scaling); i++ {
 		for _, engine := range []string{"entralake", "duckdb"} {
 			step("run %d/%d: %s", i, o.runs, engine)
 			var r result
@@ -178,7 +184,9 @@ func run(o options) error {
 			results = append(results, r)
 		}
 	}
-	report(os.Stdout, results, records, inBytes)
+	if len(results) > 0 {
+		report(os.Stdout, results, records, inBytes)
+	}
 	if o.scaling {
 		if err := parserScaling(o, bin, export, dir, records); err != nil {
 			return err

@@ -27,6 +27,25 @@
 // past the finished tasks whose batches are all in the lake. Reset deletes
 // every stream and bucket (entralake run --reset-state).
 //
+// # Clusters
+//
+// Topology.Replicas gives every stream and bucket that many copies on the
+// nodes of a JetStream cluster; Setup changes an existing deployment's
+// count in place (JetStream moves the data in the background) and fails at
+// once, with ErrNotClustered or ErrTooFewPeers, for a count the server
+// cannot give. When a node dies, the streams, consumers and buckets it led
+// elect new leaders (4-9 s measured on a loaded 2-core machine); the calls
+// of the stages (set-up, publishes with their Nats-Msg-Id, acks, key-value
+// reads and writes, consumer look-ups) are retried through that by Retry,
+// each try bounded by AttemptTimeout and all of them by RetryFor, so that
+// a cluster without quorum ends in an error rather than a silent wait.
+// Compare-and-set writes are not retried blindly: after a timeout the
+// write may have landed, so Offsets.Update reads the key again and decides
+// afresh, as after a conflict. Status reports, for every stream and
+// bucket, its replica count, its leader and whether every replica is
+// current. StartServer runs a cluster node when ServerConfig has a cluster
+// port and routes.
+//
 // # Holding messages
 //
 // A process keeps the messages it holds alive with in-progress acks, four
