@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -31,14 +30,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		t.Skip("runs a three-node cluster and 100,000 records")
 	}
 	records := envInt(t, "E2E_CLUSTER_RECORDS", 100000)
-	down := 5 * time.Second
-	if s := os.Getenv("E2E_CLUSTER_DOWN"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			t.Fatalf("E2E_CLUSTER_DOWN: %v", err)
-		}
-		down = d
-	}
+	down := envDuration(t, "E2E_CLUSTER_DOWN", 5*time.Second)
 	dir := t.TempDir()
 	src, lake := filepath.Join(dir, "export"), filepath.Join(dir, "lake")
 	runEntralake(t, "gen", "--records", strconv.Itoa(records), "--out", src, "--seed", "20251205", "--hours", "24")

@@ -138,14 +138,7 @@ func crashRecovery(t *testing.T, iceberg bool) {
 	wantNatsRestarts := envInt(t, "E2E_CRASH_NATS_RESTART", 1)
 	watch := envInt(t, "E2E_CRASH_WATCH", 0) == 1
 	taskSize := envInt(t, "E2E_CRASH_TASK_SIZE", 1<<20)
-	drain := 3 * time.Minute
-	if s := os.Getenv("E2E_CRASH_DRAIN"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			t.Fatalf("E2E_CRASH_DRAIN: %v", err)
-		}
-		drain = d
-	}
+	drain := envDuration(t, "E2E_CRASH_DRAIN", 3*time.Minute)
 	dir := t.TempDir()
 	src, lake, natsDir := filepath.Join(dir, "export"), filepath.Join(dir, "lake"), filepath.Join(dir, "nats")
 	runEntralake(t, "gen", "--records", strconv.Itoa(records), "--out", src, "--seed", "20251127", "--hours", "24")
@@ -357,6 +350,19 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return n
+}
+
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return d
 }
 
 // chaosEvent is a kill of the crash test.

@@ -21,15 +21,7 @@ func testJS(t *testing.T) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connectJS(t, s.ClientURL())
 	topo := DefaultTopology()
 	topo.ParserAckWait = 2 * time.Second
 	if err := Setup(t.Context(), js, topo); err != nil {
