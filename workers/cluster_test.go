@@ -213,6 +213,12 @@ func TestClusterReplicas(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// More replicas than nodes: a clear error, nothing changed.
+	topo5 := topo
+	topo5.Replicas = 5
+	if err := Setup(ctx, js, topo5); !errors.Is(err, ErrTooFewPeers) {
+		t.Errorf("Setup R5 on three nodes = %v, want ErrTooFewPeers", err)
+	}
 	leader := qs.Replicas[StreamTasks].Leader
 	var victim *node
 	for _, nd := range nodes {
