@@ -21,16 +21,11 @@ import (
 // TestSetupReplicasSingleServer: replicas above 1 on a server that is not
 // in a cluster fail at once, with an error that says so.
 func TestSetupReplicasSingleServer(t *testing.T) {
-	s, err := StartServer(ServerConfig{Dir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	js := connectJS(t, s.ClientURL())
+	js := testJS(t) // streams and buckets with one replica
 	topo := DefaultTopology()
 	topo.Replicas = 3
 	start := time.Now()
-	err = Setup(t.Context(), js, topo)
+	err := Setup(t.Context(), js, topo)
 	if !errors.Is(err, ErrNotClustered) {
 		t.Fatalf("Setup R3 on a single server = %v, want ErrNotClustered", err)
 	}
