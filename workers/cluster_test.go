@@ -208,6 +208,13 @@ func TestClusterReplicas(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	// The locks bucket, made on demand, takes the deployment's count.
+	if _, err := NewLocker(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := streamInfo(t, js, "KV_"+BucketLocks); err != nil || st.Config.Replicas != 3 {
+		t.Errorf("locks bucket: %v replicas (%v), want 3", st, err)
+	}
 	// More replicas than nodes: a clear error, nothing changed.
 	topo5 := topo
 	topo5.Replicas = 5

@@ -32,12 +32,19 @@ type Locker struct {
 	owner string
 }
 
-// NewLocker opens (creating it if missing) the locks bucket.
+// NewLocker opens (creating it if missing) the locks bucket, with as many
+// replicas as the deployment's offsets bucket (Topology.Replicas), retried
+// through a leader election.
 func NewLocker(ctx context.Context, js jetstream.JetStream) (*Locker, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: BucketLocks,
-		Description: "locks of table commits (Iceberg file catalog on object storage)", History: 1, TTL: LockTTL, Storage: jetstream.FileStorage})
+	replicas := 1
+	if st, err := retry1(ctx, func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, "KV_"+BucketOffsets) }); err == nil {
+		replicas = max(st.CachedInfo().Config.Replicas, 1)
+	}
+	cfg := jetstream.KeyValueConfig{Bucket: BucketLocks,
+		Description: "locks of table commits (Iceberg file catalog on object storage)", History: 1, TTL: LockTTL, Storage: jetstream.FileStorage, Replicas: replicas}
+	kv, err := retry1(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.CreateOrUpdateKeyValue(ctx, cfg) })
 	if err != nil {
-		return nil, fmt.Errorf("set up bucket %s: %w", BucketLocks, err)
+		return nil, setupError("bucket "+BucketLocks, replicas, err)
 	}
 	return &Locker{kv: kv, owner: crand.Text()}, nil
 }
@@ -53,7 +60,13 @@ func (l *Locker) Lock(ctx context.Context, key string) (unlock func(), err error
 		if err == nil {
 			return l.hold(k, rev), nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		if Transient(err) && ctx.Err() == nil {
+			// A leader election: the create may have landed. Ours if the
+			// key holds our name; else wait as for a held lock.
+			if e, gerr := retry1(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return l.kv.Get(ctx, k) }); gerr == nil && string(e.Value()) == l.owner {
+				return l.hold(k, e.Revision()), nil
+			}
+		} else if !errors.Is(err, jetstream.ErrKeyExists) {
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
 		select {
