@@ -39,25 +39,19 @@ type Stream struct {
 
 // Task implements Output.
 func (s *Stream) Task(taskID string) TaskOutput {
-	return &streamTask{s: s, task: taskID, seq: map[string]int{}}
+	return &streamTask{s: s, taskBatches: taskBatches{task: taskID}}
 }
 
-// streamTask is what a task published: its batch ids, and how many
-// messages went to each table partition (schema.HeaderSeq).
+// streamTask is what a task published.
 type streamTask struct {
-	s    *Stream
-	task string
-	ids  []string
-	seq  map[string]int
+	s *Stream
+	taskBatches
 }
 
 // Send implements TaskOutput.
 func (o *streamTask) Send(ctx context.Context, b Batch) error {
 	return o.publish(ctx, b, b.Record, b.Key)
 }
-
-// IDs implements TaskOutput.
-func (o *streamTask) IDs() []string { return o.ids }
 
 // publish sends one batch, split in halves until each part fits a message.
 func (o *streamTask) publish(ctx context.Context, b Batch, rec arrow.RecordBatch, key string) error {
@@ -84,9 +78,34 @@ func (o *streamTask) publish(ctx context.Context, b Batch, rec arrow.RecordBatch
 		}
 		return nil
 	}
+	m := o.message(b, rec, key)
+	m.Subject, m.Data = o.s.Subject(b.Table), data
+	if err := o.s.Publisher.Publish(ctx, m); err != nil {
+		return fmt.Errorf("publish batch %s (%d bytes): %w", m.ID, len(data), err)
+	}
+	o.ids = append(o.ids, m.ID)
+	return nil
+}
+
+// taskBatches numbers the batches of one task: their ids, and how many
+// went to each table partition (schema.HeaderSeq).
+type taskBatches struct {
+	task string
+	ids  []string
+	seq  map[string]int
+}
+
+// message returns the message of the batch rec (b or part of it) with key
+// key, without subject and body: its stable id (a hash of the task's id
+// and the key) and its schema.Header* headers. It counts the batch in its
+// partition's sequence.
+func (o *taskBatches) message(b Batch, rec arrow.RecordBatch, key string) schema.Outgoing {
 	sum := sha256.Sum256([]byte(o.task + "\x00" + key))
 	batchID := hex.EncodeToString(sum[:16])
 	dest := b.Table + "/" + b.Partition
+	if o.seq == nil {
+		o.seq = map[string]int{}
+	}
 	o.seq[dest]++
 	h := map[string]string{
 		schema.HeaderTable:     b.Table,
@@ -99,10 +118,39 @@ func (o *streamTask) publish(ctx context.Context, b Batch, rec arrow.RecordBatch
 	if b.Last {
 		h[schema.HeaderLast] = "1"
 	}
-	if err := o.s.Publisher.Publish(ctx, schema.Outgoing{Subject: o.s.Subject(b.Table), ID: batchID, Header: h, Data: data}); err != nil {
-		return fmt.Errorf("publish batch %s (%d bytes): %w", batchID, len(data), err)
+	return schema.Outgoing{ID: batchID, Header: h}
+}
+
+// IDs implements TaskOutput.
+func (o *taskBatches) IDs() []string { return o.ids }
+
+// Direct is the Output of a process that parses and writes (the fused
+// topology): each batch goes to Take in memory, with the id and headers
+// Stream would publish it with, but neither encoded nor split, and
+// without subject or body.
+type Direct struct {
+	// Take takes one batch. rec stays the caller's, released after Take
+	// returns: Take retains it to keep it.
+	Take func(ctx context.Context, rec arrow.RecordBatch, m schema.Outgoing) error
+}
+
+// Task implements Output.
+func (d *Direct) Task(taskID string) TaskOutput {
+	return &directTask{d: d, taskBatches: taskBatches{task: taskID}}
+}
+
+type directTask struct {
+	d *Direct
+	taskBatches
+}
+
+// Send implements TaskOutput.
+func (o *directTask) Send(ctx context.Context, b Batch) error {
+	m := o.message(b, b.Record, b.Key)
+	if err := o.d.Take(ctx, b.Record, m); err != nil {
+		return fmt.Errorf("batch %s: %w", m.ID, err)
 	}
-	o.ids = append(o.ids, batchID)
+	o.ids = append(o.ids, m.ID)
 	return nil
 }
 
