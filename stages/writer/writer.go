@@ -818,7 +818,7 @@ func (deferred) Deferred() bool { return true }
 func (w *Writer) Handle(ctx context.Context, msg schema.Message) error {
 	w.handling.Add(1) // a batch on its way to Add: not idle
 	defer w.handling.Add(-1)
-	table, partition, id := msg.Header(schema.HeaderTable), msg.Header(schema.HeaderPartition), msg.Header(schema.HeaderBatch)
+	id := msg.Header(schema.HeaderBatch)
 	if id == "" {
 		return &permanentError{errors.New("batch message without " + schema.HeaderBatch)}
 	}
@@ -830,8 +830,22 @@ func (w *Writer) Handle(ctx context.Context, msg schema.Message) error {
 		rec.Release()
 		return &permanentError{fmt.Errorf("batch %s has %d rows, header says %s", id, rec.NumRows(), want)}
 	}
+	if err := w.AddMessage(ctx, rec, msg); err != nil {
+		return err
+	}
+	return deferred{}
+}
+
+// AddMessage buffers rec (the writer takes ownership), the batch of msg,
+// whose headers (schema.Header*) place it: Add with msg's settlement. msg
+// is acked when its file is in the lake, settled as failed (msg.Settle)
+// when the file could not be written, and given back (Nak) when the
+// writer closes before its file is begun. Handle calls it with the batch
+// it decoded; a process that parses and writes calls it with a batch
+// handed over in memory and a message that stands for it.
+func (w *Writer) AddMessage(ctx context.Context, rec arrow.RecordBatch, msg schema.Message) error {
 	seq, _ := strconv.Atoi(msg.Header(schema.HeaderSeq))
-	err = w.Add(ctx, table, partition, id, rec, Pending{
+	return w.Add(ctx, msg.Header(schema.HeaderTable), msg.Header(schema.HeaderPartition), msg.Header(schema.HeaderBatch), rec, Pending{
 		Ctx:   ctx,
 		Last:  msg.Header(schema.HeaderLast) != "",
 		Task:  msg.Header(schema.HeaderTask),
@@ -841,10 +855,6 @@ func (w *Writer) Handle(ctx context.Context, msg schema.Message) error {
 		Fail:  msg.Settle,
 		Touch: msg.InProgress,
 	})
-	if err != nil {
-		return err
-	}
-	return deferred{}
 }
 
 func decodeIPC(data []byte, mem memory.Allocator) (arrow.RecordBatch, error) {
