@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,21 +105,30 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// TestCrashRecovery runs nats-server, a lister, two parsers and a writer as
-// separate processes on a replay of >= 100,000 records, SIGKILLs a random
-// stage at random moments at least 20 times (restarting it each time) and
-// restarts the NATS server once; then it checks with DuckDB that every
-// record is in the lake exactly once or in quarantine exactly once. The
-// stages run with the default queue settings (ack waits, in-progress acks),
-// so the stalls it prints after each kill are what a user gets; they are
-// printed, not asserted.
+// TestCrashRecovery runs, on each topology, nats-server, a lister and the
+// workers as separate processes on a replay of >= 100,000 records: split,
+// two parsers and a writer; fused, two workers (each parses and writes).
+// It SIGKILLs a random worker at random moments at least 20 times
+// (restarting it each time) and restarts the NATS server once; then it
+// checks with DuckDB that every record is in the lake exactly once or in
+// quarantine exactly once. The stages run with the default queue settings
+// (ack waits, in-progress acks), so the stalls it prints after each kill
+// are what a user gets; they are printed, not asserted.
 //
-// Knobs (environment): E2E_CRASH_RECORDS (100000), E2E_CRASH_KILLS (20),
-// E2E_CRASH_NATS_RESTART (1; 0 for none), E2E_CRASH_WATCH (1: the lister
-// watches and may be killed throughout, instead of listing once),
-// E2E_CRASH_TASK_SIZE (1048576; 0: one task per blob), E2E_CRASH_DRAIN
-// (3m: how long the pipeline may take to finish after the chaos).
-func TestCrashRecovery(t *testing.T) { crashRecovery(t, false) }
+// Knobs (environment): E2E_CRASH_TOPOLOGY (both; split or fused for one),
+// E2E_CRASH_RECORDS (100000), E2E_CRASH_KILLS (20), E2E_CRASH_NATS_RESTART
+// (1; 0 for none), E2E_CRASH_WATCH (1: the lister watches and may be
+// killed throughout, instead of listing once), E2E_CRASH_TASK_SIZE
+// (1048576; 0: one task per blob), E2E_CRASH_DRAIN (3m: how long the
+// pipeline may take to finish after the chaos).
+func TestCrashRecovery(t *testing.T) {
+	for _, topology := range []string{"split", "fused"} {
+		if only := os.Getenv("E2E_CRASH_TOPOLOGY"); only != "" && only != topology {
+			continue
+		}
+		t.Run(topology, func(t *testing.T) { crashRecovery(t, topology, false) })
+	}
+}
 
 // TestCrashRecoveryIceberg is TestCrashRecovery with the writer in
 // Iceberg mode (the file catalog in the lake), smaller by default
@@ -126,9 +136,9 @@ func TestCrashRecovery(t *testing.T) { crashRecovery(t, false) }
 // current snapshot, read by DuckDB over exactly the files iceberg-go's
 // scan plans, holds every record once. Files a killed writer wrote but
 // did not commit stay out of the table (orphans).
-func TestCrashRecoveryIceberg(t *testing.T) { crashRecovery(t, true) }
+func TestCrashRecoveryIceberg(t *testing.T) { crashRecovery(t, "split", true) }
 
-func crashRecovery(t *testing.T, iceberg bool) {
+func crashRecovery(t *testing.T, topology string, iceberg bool) {
 	records := envInt(t, "E2E_CRASH_RECORDS", 100000)
 	minKills := envInt(t, "E2E_CRASH_KILLS", 20)
 	if iceberg {
@@ -175,15 +185,26 @@ func crashRecovery(t *testing.T, iceberg bool) {
 		listerArgs = append(listerArgs, "--once")
 	}
 	lister := &proc{name: "lister", args: listerArgs, env: queue}
-	parser1 := &proc{name: "parser-1", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
-	parser2 := &proc{name: "parser-2", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue}
-	writerArgs := []string{"writer", "--nats", natsURL, "--lake", lake, "--roll-age", "1s"}
+	writes := []string{"--lake", lake, "--roll-age", "1s"}
 	if iceberg {
-		writerArgs = append(writerArgs, "--table-format", "iceberg")
+		writes = append(writes, "--table-format", "iceberg")
 	}
-	writer := &proc{name: "writer", args: writerArgs, env: append(queue, os.Getenv("E2E_WRITER_ENV"))}
+	// The processes that parse and write, killed at random.
+	var workers []*proc
+	if topology == "fused" {
+		for _, name := range []string{"worker-1", "worker-2"} {
+			args := append([]string{"worker", "--nats", natsURL, "--source", src, "--parsers", "1"}, writes...)
+			workers = append(workers, &proc{name: name, args: args, env: append(queue, os.Getenv("E2E_WRITER_ENV"))})
+		}
+	} else {
+		workers = []*proc{
+			{name: "writer", args: append([]string{"writer", "--nats", natsURL}, writes...), env: append(queue, os.Getenv("E2E_WRITER_ENV"))},
+			{name: "parser-1", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue},
+			{name: "parser-2", args: []string{"parser", "--nats", natsURL, "--source", src, "--parsers", "1"}, env: queue},
+		}
+	}
 	server.start(t)
-	stages := []*proc{writer, parser1, parser2, lister}
+	stages := append(slices.Clone(workers), lister)
 	for _, p := range stages {
 		p.start(t)
 	}
@@ -244,7 +265,7 @@ func crashRecovery(t *testing.T, iceberg bool) {
 		if kills >= minKills {
 			continue
 		}
-		candidates := []*proc{writer, parser1, parser2}
+		candidates := slices.Clone(workers)
 		if watch || !listerDone {
 			candidates = append(candidates, lister)
 		}
@@ -281,7 +302,8 @@ func crashRecovery(t *testing.T, iceberg bool) {
 	t.Log(report)
 	fmt.Print(report)
 	// Graceful shutdown: SIGTERM, each stage exits 0.
-	graceful := []*proc{parser1, parser2, writer}
+	graceful := slices.Clone(workers)
+	slices.Reverse(graceful) // the parsers before the writer
 	if watch {
 		graceful = append(graceful, lister)
 	}

@@ -50,7 +50,11 @@
 //
 // A process keeps the messages it holds alive with in-progress acks, four
 // per ack wait (InProgressEvery): Pool for a message its handler runs on,
-// and the writer for the batches it buffers or is writing. The ack waits
+// and the writer for the batches it buffers or is writing. In the fused
+// topology (a process that parses and writes) Fused holds each task until
+// its batches, handed to the writer in memory with a message from Fused
+// that stands for each, are in the lake; the writer's in-progress acks of
+// those batches keep the task alive. The ack waits
 // are short (10s by default), so the messages of a process that dies go to
 // another one 10s after its last in-progress ack. Pool asks for a message
 // only when a handler is free to start it: a process holds nothing it is

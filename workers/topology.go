@@ -39,7 +39,8 @@ type Topology struct {
 	MaxDeliver int
 	// MaxAckPending bounds unacknowledged messages per consumer. A parser
 	// process holds at most its concurrency (Pool takes no message ahead);
-	// a writer holds the batches of its open files.
+	// a writer holds the batches of its open files, and a fused worker
+	// the tasks whose batches are in its open files.
 	ParserMaxAckPending int
 	WriterMaxAckPending int
 	// DuplicateWindow is how long JetStream remembers Nats-Msg-Ids.
@@ -61,7 +62,7 @@ func DefaultTopology() Topology {
 		ParserAckWait:       DefaultAckWait,
 		WriterAckWait:       DefaultAckWait,
 		MaxDeliver:          5,
-		ParserMaxAckPending: 64,
+		ParserMaxAckPending: 4096,
 		WriterMaxAckPending: 4096,
 		DuplicateWindow:     defaultDupWindow,
 		FilesTTL:            defaultFilesTTL,
@@ -252,4 +253,26 @@ func WaitIdle(ctx context.Context, js jetstream.JetStream, every time.Duration, 
 		case <-t.C:
 		}
 	}
+}
+
+// Undelivered reports the tasks not yet delivered to a parser that can
+// still be (the parsers hold fewer than MaxAckPending): in `run --once`
+// of the fused topology, work that may still add to what its writer
+// holds. The tasks it holds do not count, or a writer holding batches of
+// tasks it took would wait for itself; neither do tasks that wait for
+// room, or a process holding MaxAckPending tasks, none of their files
+// due, would wait for them forever.
+func Undelivered(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	cons, err := js.Consumer(ctx, StreamTasks, ConsumerParsers)
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s: %w", ConsumerParsers, err)
+	}
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s info: %w", ConsumerParsers, err)
+	}
+	if limit := ci.Config.MaxAckPending; limit > 0 && ci.NumAckPending >= limit {
+		return 0, nil
+	}
+	return ci.NumPending, nil
 }

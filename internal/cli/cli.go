@@ -34,6 +34,7 @@ type CLI struct {
 	Lister     ListerCmd     `cmd:"" help:"Run the lister stage alone: publish tasks for new blob bytes."`
 	Parser     ParserCmd     `cmd:"" help:"Run a parser stage alone: turn tasks into Arrow batches."`
 	Writer     WriterCmd     `cmd:"" help:"Run a writer stage alone: turn batches into Parquet files."`
+	Worker     WorkerCmd     `cmd:"" help:"Run parsers and a writer in one process (the fused topology): turn tasks into Parquet files."`
 	NatsServer NatsServerCmd `cmd:"" name:"nats-server" help:"Run the embedded NATS JetStream server alone, for stages in other processes."`
 	Schema     SchemaCmd     `cmd:"" help:"Print the table's columns and types."`
 	Gen        GenCmd        `cmd:"" help:"Write a synthetic export (realistic records of every category) for benchmarks and tests."`

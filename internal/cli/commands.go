@@ -28,6 +28,7 @@ type RunCmd struct {
 	DataDir      string `help:"Folder for the embedded JetStream server's state (streams, offsets): keep it with the lake, it is what makes a second run add nothing." default:".entralake"`
 	Nats         string `help:"Use this external NATS server instead of the embedded one (or its cluster: the nodes' URLs, comma-separated; default: embedded)." placeholder:"URL"`
 	ResetState   bool   `help:"Before starting, delete the JetStream state: queued tasks and batches, dead letters, the record of what was read (blob offsets) and of which file holds each batch. Everything in the source is then read and written again: for a lake that was deleted or moved."`
+	Topology     string `help:"How the parsers reach the writer: fused (in memory; a task is acked once its rows are in the lake) or split (through the batch stream, as separate parser and writer processes do; for comparison)." default:"fused" enum:"fused,split"`
 }
 
 // Help is shown by `entralake run --help`.
@@ -132,7 +133,7 @@ func (r *RunCmd) process(src Source) processConfig {
 	}
 	return processConfig{name: "run", nats: r.Nats, dataDir: r.DataDir, queue: r.QueueFlags, metrics: r.MetricsFlags, reset: r.ResetState,
 		logType: r.LogTypeFlags, src: src, sourceFlags: r.SourceFlags, lister: &r.ListerFlags, parser: &r.ParserFlags, writer: &wf, writeBatches: r.WriterBatches,
-		table: r.TableFlags, hourly: hourly, once: r.Once, tick: tick}
+		table: r.TableFlags, hourly: hourly, fused: r.Topology == "fused", once: r.Once, tick: tick}
 }
 
 // stateFlags are the flags that point `status` or `dlq` at this run's state.
@@ -281,6 +282,51 @@ func (wc *WriterCmd) Run(env *Env) error {
 	n, err := p.serve()
 	if n > 0 {
 		env.Log.Info("batches given back unwritten", "batches", n)
+	}
+	return err
+}
+
+// WorkerCmd runs a fused worker: parsers and a writer in one process.
+type WorkerCmd struct {
+	LogTypeFlags `embed:""`
+	SourceFlags  `embed:""`
+	ParserFlags  `embed:""`
+	WriterFlags  `embed:""`
+	TableFlags   `embed:""`
+	NatsFlags    `embed:""`
+	QueueFlags   `embed:""`
+	MetricsFlags `embed:""`
+}
+
+// Help is shown by `entralake worker --help`.
+func (*WorkerCmd) Help() string {
+	return `Takes tasks from JetStream, parses the blob ranges and writes the rows into the
+lake itself: its parsers hand their Arrow batches to its writer in memory,
+with no batch stream between them. A task is acked only once every row it
+gave is in a lake file. Run one per machine, against one NATS server, with
+a lister; this is what 'run' does in one process.
+
+Example:
+  entralake worker --nats nats://127.0.0.1:4222 --source ./export --lake ./lake`
+}
+
+// Run implements the command.
+func (wc *WorkerCmd) Run(env *Env) error {
+	src, err := openSource(env.Ctx, wc.SourceFlags)
+	if err != nil {
+		return err
+	}
+	p, err := begin(env, processConfig{name: "worker", nats: wc.Nats, queue: wc.QueueFlags, metrics: wc.MetricsFlags,
+		logType: wc.LogTypeFlags, src: src, sourceFlags: wc.SourceFlags, parser: &wc.ParserFlags, writer: &wc.WriterFlags,
+		table: wc.TableFlags, hourly: wc.iceberg() && wc.Partition == string(schema.PartitionHour), fused: true, tick: 200 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	env.Log.Info("worker started", "parsers", wc.concurrency())
+	n, err := p.serve()
+	if n > 0 {
+		env.Log.Info("tasks given back unfinished", "tasks", n)
 	}
 	return err
 }

@@ -158,8 +158,16 @@ type WriterFlags struct {
 	ZstdLevel     int           `help:"Zstandard level of Parquet pages, 1 (fastest) to 22 (smallest)." default:"3"`
 	ParquetDelta  bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
 	WriterFiles   int           `help:"Parquet files encoded at once (0: GOMAXPROCS, the CPUs or the container's CPU limit)." default:"0"`
-	WriterBatches int           `help:"Batches the writer takes from JetStream at once (each is held until its file is in the lake)." default:"4" aliases:"writers,batches"`
+	WriterBatches int           `help:"Batches the writer takes from the batch stream at once (each is held until its file is in the lake); the split topology only." default:"4" aliases:"writers,batches"`
 	JoinLake      bool          `help:"Write into a lake that another JetStream state (another data dir or NATS server) already wrote, e.g. a second export into one lake. Without it a writer refuses such a lake: its state has not read what the other read, and would write those rows again."`
+}
+
+// files is how many Parquet files are encoded at once.
+func (f WriterFlags) files() int {
+	if f.WriterFiles > 0 {
+		return f.WriterFiles
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // config is the writer's configuration; idle > 0 closes files after that
@@ -261,15 +269,22 @@ type LogTypeFlags struct {
 // logType loads the log type.
 func (f LogTypeFlags) logType() (*schema.LogType, error) { return schema.Load(f.LogType) }
 
-func newParserHandler(c *conn, lt *schema.LogType, src parser.BlobReader, f ParserFlags, log *slog.Logger) (*parser.Handler, error) {
-	tasks, err := workers.NewTasks(context.Background(), c.js)
-	if err != nil {
-		return nil, err
-	}
-	out := &parser.Stream{
+// streamOutput is the parsers' Output of the split topology: the batch
+// stream.
+func streamOutput(c *conn) *parser.Stream {
+	return &parser.Stream{
 		Publisher:  workers.Publisher{JS: c.js},
 		Subject:    func(table string) string { return workers.SubjectBatches + "." + table },
 		MaxPayload: int(c.nc.MaxPayload()),
+	}
+}
+
+// newParserHandler returns the parser stage, which sends its batches to
+// out.
+func newParserHandler(c *conn, lt *schema.LogType, src parser.BlobReader, f ParserFlags, out parser.Output, log *slog.Logger) (*parser.Handler, error) {
+	tasks, err := workers.NewTasks(context.Background(), c.js)
+	if err != nil {
+		return nil, err
 	}
 	return parser.NewHandler(parser.HandlerConfig{
 		Tasks:  tasks,
@@ -319,6 +334,25 @@ type writerSetup struct {
 	// Iceberg table by hour.
 	table  TableFlags
 	hourly bool
+	// fused: the writer holds the tasks whose batches it buffers (the
+	// fused topology), not batch messages.
+	fused bool
+}
+
+// touchEvery is how often a writer touches the messages it holds (and
+// Fused the tasks of the batches it buffers): as often as the pool
+// touches a message it handles, both following the ack wait of the
+// consumer they come from, the tasks' in the fused topology.
+func touchEvery(ctx context.Context, c *conn, fused bool) (time.Duration, error) {
+	stream, consumer := workers.StreamBatches, workers.ConsumerWriters
+	if fused {
+		stream, consumer = workers.StreamTasks, workers.ConsumerParsers
+	}
+	cons, err := workers.Consumer(ctx, c.js, stream, consumer)
+	if err != nil {
+		return 0, err
+	}
+	return workers.InProgressEvery(cons.CachedInfo().Config.AckWait), nil
 }
 
 // newWriter returns the writer stage, and in Iceberg mode the tables it
@@ -368,16 +402,12 @@ func openWriter(ctx context.Context, c *conn, lt *schema.LogType, wf WriterFlags
 		// these files only DuckDB views over a table without files fail.
 		log.Warn("could not write the empty files of the tables (DuckDB views need them)", "err", err)
 	}
-	cons, err := workers.Consumer(ctx, c.js, workers.StreamBatches, workers.ConsumerWriters)
-	if err != nil {
-		return nil, nil, il, err
-	}
 	cfg := wf.config(ws.idle, ws.taskEnd)
 	cfg.Busy = ws.busy
 	cfg.Tables = tables
-	// The batches held are touched as often as the pool touches a message
-	// it handles: both follow the consumer's ack wait.
-	cfg.TouchEvery = workers.InProgressEvery(cons.CachedInfo().Config.AckWait)
+	if cfg.TouchEvery, err = touchEvery(ctx, c, ws.fused); err != nil {
+		return nil, nil, il, err
+	}
 	return writer.New(cfg, lake, ledger, log), lake, il, nil
 }
 

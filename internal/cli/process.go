@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -44,6 +46,11 @@ type processConfig struct {
 	// a new Iceberg table by hour.
 	table  TableFlags
 	hourly bool
+	// fused runs the parsers and the writer as one worker (both must be
+	// set): the parsers hand their batches to the writer in memory, and a
+	// task is acked once its batches are in the lake (workers.Fused).
+	// Otherwise they talk through the batch stream.
+	fused bool
 
 	// once is `run --once`: the writer closes its files when the whole
 	// process is idle (and at a task's end with hourly partitions), a
@@ -73,6 +80,10 @@ type process struct {
 	parser    *parser.Handler
 	writer    *writer.Writer
 	committer *committer
+	// fused and handOver are the fused topology's task handler and the
+	// hand-over of its batches to the writer.
+	fused    *workers.Fused
+	handOver *handOver
 
 	// ctx ends with the process's context, or when a stage fails
 	// (fail); its cause is then a *stageError.
@@ -138,7 +149,14 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 		if err := checkSource(ctx, cfg.src); err != nil {
 			return nil, err
 		}
-		if p.parser, err = newParserHandler(p.c, lt, cfg.src, *cfg.parser, log); err != nil {
+		var out parser.Output = streamOutput(p.c)
+		if cfg.fused {
+			// The writer is set below, before any task is taken.
+			out = &parser.Direct{Take: func(ctx context.Context, rec arrow.RecordBatch, m schema.Outgoing) error {
+				return p.handOver.take(ctx, rec, m)
+			}}
+		}
+		if p.parser, err = newParserHandler(p.c, lt, cfg.src, *cfg.parser, out, log); err != nil {
 			return nil, err
 		}
 	}
@@ -153,6 +171,7 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 			// the file.
 			ws.taskEnd = cfg.parser != nil && cfg.parser.partitioning() != schema.PartitionDay
 		}
+		ws.fused = cfg.fused
 		w, wl, il, err := newWriter(ctx, p.c, lt, *cfg.writer, ws, log)
 		if err != nil {
 			return nil, err
@@ -167,6 +186,14 @@ func begin(env *Env, cfg processConfig) (_ *process, err error) {
 		}
 		p.writer = w
 		lake.set(wl)
+		if cfg.fused {
+			touch, err := touchEvery(ctx, p.c, true)
+			if err != nil {
+				return nil, err
+			}
+			p.fused = workers.NewFused(p.parser, touch)
+			p.handOver = newHandOver(p.fused, w, cfg.writer.files())
+		}
 	}
 	if cfg.lister != nil {
 		if p.lister, err = newLister(p.c, cfg.src, cfg.sourceFlags, *cfg.lister, log); err != nil {
@@ -221,6 +248,15 @@ func (p *process) busy() bool {
 	if p.parser != nil && p.parser.Busy() {
 		return true
 	}
+	if p.fused != nil {
+		// The tasks this process holds wait for the writer: only tasks
+		// still to come, and batches on their way to it, count.
+		if p.handOver.queued.Load() > 0 {
+			return true
+		}
+		tasks, err := workers.Undelivered(p.env.Ctx, p.c.js)
+		return err != nil || tasks > 0
+	}
 	tasks, batches, err := workers.Queued(p.env.Ctx, p.c.js)
 	return err != nil || tasks > 0 || batches > 0
 }
@@ -257,12 +293,21 @@ func (p *process) runStages() {
 	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
 	var parsing, writing, ticking, settling sync.WaitGroup
 	if p.parser != nil {
+		var tasks workers.Handler = p.parser
+		if p.fused != nil {
+			tasks = p.fused
+		}
 		parsing.Go(func() {
-			pool(parseCtx, workers.StreamTasks, workers.ConsumerParsers, p.parser, p.cfg.parser.concurrency())
+			pool(parseCtx, workers.StreamTasks, workers.ConsumerParsers, tasks, p.cfg.parser.concurrency())
+			if p.handOver != nil {
+				p.handOver.close() // every batch parsed is in the writer
+			}
 		})
 	}
-	if p.writer != nil {
+	if p.writer != nil && p.fused == nil {
 		writing.Go(func() { pool(intakeCtx, workers.StreamBatches, workers.ConsumerWriters, p.writer, p.cfg.writeBatches) })
+	}
+	if p.writer != nil {
 		ticking.Go(func() { p.writer.Run(tickCtx, p.cfg.tick) })
 		if !p.cfg.once {
 			// Committed offsets follow the files, not only the lister's
@@ -288,6 +333,10 @@ func (p *process) runStages() {
 			cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 			defer cancel()
 			released = p.writer.Close(cctx)
+			if p.fused != nil {
+				// What goes back is tasks, not batches.
+				released = p.fused.Released.Load()
+			}
 		}
 		stopSettle() // and settle the offsets of what was flushed
 		settling.Wait()

@@ -12,12 +12,22 @@ import (
 )
 
 // TestTraceSpansStages checks that one trace follows a blob task from the
-// lister through a parser to the writer's commit, carried in NATS headers.
+// lister through a parser to the writer's commit, carried in NATS headers
+// (and, in the split topology, through the writer's handling of a batch).
 func TestTraceSpansStages(t *testing.T) {
+	for topology, want := range map[string][]string{
+		"fused": {"lister publish", "parsers handle", "writer commit"},
+		"split": {"lister publish", "parsers handle", "writers handle", "writer commit"},
+	} {
+		t.Run(topology, func(t *testing.T) { testTraceSpans(t, topology, want) })
+	}
+}
+
+func testTraceSpans(t *testing.T, topology string, want []string) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	dir := t.TempDir()
-	r := runFlags(t, "--source", "../../testdata/export", "--lake", filepath.Join(dir, "lake"), "--data-dir", filepath.Join(dir, "data"), "--once")
+	r := runFlags(t, "--source", "../../testdata/export", "--lake", filepath.Join(dir, "lake"), "--data-dir", filepath.Join(dir, "data"), "--once", "--topology", topology)
 	var out bytes.Buffer
 	env := &Env{Ctx: t.Context(), Log: slog.New(slog.DiscardHandler), Stdout: &out, Stderr: io.Discard, TracerProvider: tp}
 	if err := r.Run(env); err != nil {
@@ -34,7 +44,6 @@ func TestTraceSpansStages(t *testing.T) {
 		}
 		names[id][s.Name()] = true
 	}
-	want := []string{"lister publish", "parsers handle", "writers handle", "writer commit"}
 	complete := 0
 	for _, n := range names {
 		ok := true

@@ -19,9 +19,9 @@
 // unfinished), sends the batches to an Output, and records the finished
 // task. Stream is the Output of the split topology: it publishes each
 // batch as Arrow IPC through a Publisher (workers.Publisher) for the
-// writers; a process that also writes can give the Handler an Output that
-// hands the batches to its writer in memory. The package imports no NATS
-// package.
+// writers; Direct is the Output of a process that also writes (the fused
+// topology): it hands each batch to a function in memory, with the id and
+// headers Stream would give it. The package imports no NATS package.
 //
 // # Errors
 //
