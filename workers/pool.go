@@ -160,12 +160,26 @@ type Pool struct {
 	stopping bool
 	pulls    int
 	quiet    chan struct{}
+	// pullCtx bounds every pull request; abort ends it (ErrNoMoreWork).
+	pullCtx context.Context
+	abort   context.CancelFunc
+	// pullWait bounds one pull request (defaultPullWait; tests change it).
+	pullWait time.Duration
 }
+
+// ErrNoMoreWork, as the cause of the context that ends Run (see
+// context.WithCancelCause), says that no message can come any more (run
+// --once is done: every queue is empty and nothing more is published).
+// Run then drops its open pull requests at once, instead of waiting up
+// to a second for each to expire so that no message is sent to a
+// request nobody reads any more.
+var ErrNoMoreWork = errors.New("no more work")
 
 // NewPool returns a Pool; js is used to publish dead letters.
 func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ...Option) (*Pool, error) {
 	p := &Pool{js: js, cons: cons, h: h, log: slog.Default(), concurrency: 1, maxDeliver: 5, inProgress: 15 * time.Second, drain: 30 * time.Second,
-		quiet: make(chan struct{})}
+		quiet: make(chan struct{}), pullWait: defaultPullWait}
+	p.pullCtx, p.abort = context.WithCancel(context.Background())
 	if cons != nil {
 		info := cons.CachedInfo()
 		p.name = info.Name
@@ -181,9 +195,10 @@ func NewPool(js jetstream.JetStream, cons jetstream.Consumer, h Handler, opts ..
 	return p, nil
 }
 
-// pullWait bounds one pull request: a dead process's request is gone
-// from the server this soon, and a worker notices the end of Run as soon.
-const pullWait = time.Second
+// defaultPullWait bounds one pull request: a dead process's request is
+// gone from the server this soon, and a worker notices the end of Run as
+// soon.
+const defaultPullWait = time.Second
 
 // Run pulls and handles messages until ctx ends, then stops pulling, lets
 // running handlers finish (within the drain timeout) and returns. A
@@ -197,8 +212,14 @@ const pullWait = time.Second
 // once the ack wait ran out, and a process that dies holds only the
 // messages it had started.
 func (p *Pool) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, p.stop)
+	stop := context.AfterFunc(ctx, func() {
+		p.stop()
+		if errors.Is(context.Cause(ctx), ErrNoMoreWork) {
+			p.abort()
+		}
+	})
 	defer stop()
+	defer p.abort()
 	// Handlers outlive ctx by the drain timeout, so work in flight at
 	// shutdown is finished and acked rather than redelivered.
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -222,8 +243,10 @@ func (p *Pool) work(ctx, hctx context.Context) error {
 		case errors.Is(err, errStopping):
 			return nil
 		case err == nil:
-		case errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 			continue // nothing to do for now
+		case p.pullCtx.Err() != nil:
+			return nil // dropped: no more work
 		case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConsumerDeleted):
 			if ctx.Err() != nil {
 				return nil
@@ -234,7 +257,7 @@ func (p *Pool) work(ctx, hctx context.Context) error {
 			p.log.LogAttrs(ctx, slog.LevelDebug, "pull failed; trying again", slog.String("consumer", p.name), slog.Any("err", err))
 			select {
 			case <-ctx.Done():
-			case <-time.After(pullWait):
+			case <-time.After(p.pullWait):
 			}
 			continue
 		}
@@ -259,7 +282,9 @@ func (p *Pool) next() (jetstream.Msg, error) {
 	}
 	p.pulls++
 	p.mu.Unlock()
-	msg, err := p.cons.Next(jetstream.FetchMaxWait(pullWait))
+	ctx, cancel := context.WithTimeout(p.pullCtx, p.pullWait)
+	msg, err := p.cons.Next(jetstream.FetchContext(ctx))
+	cancel()
 	p.mu.Lock()
 	p.pulls--
 	if p.stopping && p.pulls == 0 {

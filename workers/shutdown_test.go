@@ -253,3 +253,42 @@ func TestReleaseSurvivesRestart(t *testing.T) {
 		t.Fatalf("after a restart, the released message was delivered %d times, want 1 (AckWait is 1h)", got)
 	}
 }
+
+// TestNoMoreWorkDropsPulls: a pool whose context ends with ErrNoMoreWork
+// (run --once is done) drops its open pull requests and returns at once;
+// without it Run waited for each of them to expire, a second at the end
+// of every run --once.
+func TestNoMoreWorkDropsPulls(t *testing.T) {
+	js := testJS(t)
+	cons, err := js.Consumer(t.Context(), StreamTasks, ConsumerParsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := NewPool(js, cons, HandlerFunc(func(context.Context, schema.Message) error { return nil }), WithConcurrency(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.pullWait = time.Hour // expiry would not end Run within the test
+	ctx, cancel := context.WithCancelCause(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(ctx) }()
+	for {
+		info, err := cons.Info(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumWaiting >= 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel(ErrNoMoreWork)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run still waits for its pull requests to expire")
+	}
+}

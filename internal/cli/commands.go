@@ -83,6 +83,7 @@ func (r *RunCmd) Run(env *Env) error {
 		prog := newProgress(env.Stderr, l, ph, w, start)
 		err = workers.WaitIdle(p.ctx, p.c.js, p.cfg.tick, prog.update)
 		prog.done()
+		p.idle.Store(err == nil)
 	}
 	released := p.shutdown()
 	if f := p.failure(); f != nil {

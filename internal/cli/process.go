@@ -90,6 +90,10 @@ type process struct {
 	ctx      context.Context
 	fail     context.CancelCauseFunc
 	outcomes runOutcomes
+	// idle says the work is done (run --once: every queue empty, every
+	// batch in the lake, nothing more published): shutdown need not wait
+	// for pull requests to expire.
+	idle     atomic.Bool
 	shutdown func() int64
 	closers  []func()
 }
@@ -287,8 +291,8 @@ func (p *process) runStages() {
 			p.fail(&stageError{stage: consumer, err: err})
 		}
 	}
-	parseCtx, stopParse := context.WithCancel(context.WithoutCancel(ctx))
-	intakeCtx, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
+	parseCtx, stopParse := context.WithCancelCause(context.WithoutCancel(ctx))
+	intakeCtx, stopIntake := context.WithCancelCause(context.WithoutCancel(ctx))
 	tickCtx, stopTick := context.WithCancel(context.WithoutCancel(ctx))
 	settleCtx, stopSettle := context.WithCancel(context.WithoutCancel(ctx))
 	var parsing, writing, ticking, settling sync.WaitGroup
@@ -317,14 +321,19 @@ func (p *process) runStages() {
 	}
 	p.shutdown = sync.OnceValue(func() int64 {
 		deadline := time.Now().Add(q.ShutdownTimeout)
-		if p.ctx.Err() == nil {
-			// Done (run --once): no parser holds a task, so both pools
-			// stop at once.
-			stopIntake()
+		var done error
+		if p.idle.Load() {
+			// Done (run --once): nothing is queued, held or still to
+			// come, so the pools drop their pull requests at once.
+			done = workers.ErrNoMoreWork
 		}
-		stopParse()
+		if p.ctx.Err() == nil {
+			// No parser holds a task, so both pools stop at once.
+			stopIntake(done)
+		}
+		stopParse(done)
 		parsing.Wait()
-		stopIntake()
+		stopIntake(nil)
 		writing.Wait()
 		stopTick()
 		ticking.Wait()
