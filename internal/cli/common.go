@@ -155,7 +155,7 @@ type WriterFlags struct {
 	RollRows      int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge       time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`
 	MaxBuffered   Size          `help:"Memory of the batches buffered over all open files; past it the largest file is closed early (0: 192MiB, or 160MiB for 'run --partition day', whose files stay open across blobs)." default:"0"`
-	ZstdLevel     int           `help:"Zstandard level of Parquet pages, 1 (fastest) to 22 (smallest)." default:"3"`
+	ZstdLevel     int           `help:"Zstandard level of Parquet pages, 1 (fastest) to 22 (smallest); compact merges files at its own --zstd-level (3)." default:"1"`
 	ParquetDelta  bool          `help:"DELTA encodings on the near-unique columns (ids, times), on by default: smaller files, faster writing. --no-parquet-delta writes them PLAIN, for readers that know only PLAIN and dictionary pages (Spark before 3.3)." default:"true" negatable:""`
 	WriterFiles   int           `help:"Parquet files encoded at once (0: GOMAXPROCS, the CPUs or the container's CPU limit)." default:"0"`
 	WriterBatches int           `help:"Batches the writer takes from the batch stream at once (each is held until its file is in the lake); the split topology only." default:"4" aliases:"writers,batches"`
