@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/entralake/entralake/internal/arrowpool"
 	"github.com/entralake/entralake/schema"
 )
 
@@ -55,8 +55,8 @@ func (o *streamTask) Send(ctx context.Context, b Batch) error {
 
 // publish sends one batch, split in halves until each part fits a message.
 func (o *streamTask) publish(ctx context.Context, b Batch, rec arrow.RecordBatch, key string) error {
-	buf := ipcBuffers.Get().(*bytes.Buffer)
-	defer ipcBuffers.Put(buf)
+	buf := getIPCBuffer()
+	defer putIPCBuffer(buf)
 	if err := encodeIPC(buf, rec); err != nil {
 		return err
 	}
@@ -154,14 +154,44 @@ func (o *directTask) Send(ctx context.Context, b Batch) error {
 	return nil
 }
 
-// ipcBuffers are reused between batches: a Publisher keeps no message's
-// bytes once it returned.
-var ipcBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// ipcBuffers are reused between batches (a Publisher keeps no message's
+// bytes once it returned), a few at a time: the encoders of a process's
+// parsers. A channel rather than a sync.Pool, which every garbage
+// collection empties: a buffer then grew again by doubling, copying and
+// zeroing, for each batch (1 CPU-s per GB of JSON).
+var ipcBuffers = make(chan *bytes.Buffer, 16)
+
+// maxIPCBuffer is the largest buffer kept for reuse.
+const maxIPCBuffer = 64 << 20
+
+func getIPCBuffer() *bytes.Buffer {
+	select {
+	case b := <-ipcBuffers:
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
+
+func putIPCBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxIPCBuffer {
+		return
+	}
+	select {
+	case ipcBuffers <- b:
+	default:
+	}
+}
+
+// ipcMem allocates the IPC encoder's buffers (the LZ4-compressed copy of
+// each Arrow buffer), which the encoder frees once written: a pool, so
+// that they are not fresh heap memory for every batch.
+var ipcMem = arrowpool.New(64 << 20)
 
 // encodeIPC writes rec as an LZ4-compressed Arrow IPC stream into buf.
 func encodeIPC(buf *bytes.Buffer, rec arrow.RecordBatch) error {
 	buf.Reset()
-	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4())
+	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()), ipc.WithLZ4(), ipc.WithAllocator(ipcMem))
 	if err := w.Write(rec); err != nil {
 		return fmt.Errorf("encode batch: %w", err)
 	}
