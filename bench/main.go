@@ -1,14 +1,16 @@
 // Command bench compares entralake with DuckDB on the same generated Entra
 // ID export: entralake's `run --once` (embedded JetStream, parsers, writer,
-// zstd Parquet lake) against DuckDB's
+// zstd Parquet lake), in the fused topology and in the split one, against
+// DuckDB's
 //
 //	COPY (SELECT * FROM read_json('<export>/**/*.json', format='newline_delimited'))
 //	TO '<out>.parquet' (FORMAT parquet, COMPRESSION zstd)
 //
 // with the same number of threads. It builds entralake from the repository,
 // writes the export with `entralake gen`, then alternates the two, each in
-// its own process so that each one's peak RSS is its own, and prints every
-// run and the medians. See README.md.
+// its own process so that each one's peak RSS and CPU time are its own, and
+// prints every run and the medians, with the CPU seconds each spent per GB
+// of JSON. See README.md.
 package main
 
 import (
@@ -57,6 +59,7 @@ type options struct {
 	counts   string
 	part     string
 	taskSize int64
+	topos    string
 }
 
 func main() {
@@ -74,6 +77,7 @@ func main() {
 	flag.StringVar(&o.jsonOpts, "read-json-options", "union_by_name=true", "options added to DuckDB's read_json(..., format='newline_delimited'); '' runs the bare query, which fails on a mixed export")
 	flag.StringVar(&o.part, "partition", "hour", "entralake --partition: hour, or day (fewer, bigger files for a small tenant)")
 	flag.Int64Var(&o.taskSize, "task-size", 0, "entralake --task-size (bytes; 0: one task per blob): cut big blobs so that parsers share them")
+	flag.StringVar(&o.topos, "topologies", "fused,split", "entralake's topologies to run (run --topology), comma-separated")
 	flag.BoolVar(&o.scaling, "parser-scaling", false, "also measure one against two 'entralake parser' processes on one JetStream (parser-bound: no writer)")
 	flag.BoolVar(&o.only, "scaling-only", false, "with -parser-scaling: skip the comparison with DuckDB")
 	flag.BoolVar(&o.cluster, "cluster", false, "with -parser-scaling: a three-node JetStream cluster (three 'entralake nats-server' processes) and --replicas 3, instead of one server")
@@ -103,6 +107,8 @@ type result struct {
 	rssBytes int64
 	outBytes int64
 	files    int
+	// cpu is the user and system CPU time of the process.
+	cpu float64
 }
 
 func run(o options) error {
@@ -167,13 +173,21 @@ func run(o options) error {
 	fmt.Printf("export: %d records, %.1f MB in %d blobs (%s); %d CPUs; threads=%d; entralake --partition %s --task-size %d; %s\n",
 		records, float64(inBytes)/1e6, blobs, export, runtime.NumCPU(), o.threads, o.part, o.taskSize, loadAvg())
 	var results []result
+	var engines []string
+	for _, t := range strings.Split(o.topos, ",") {
+		if t != "fused" && t != "split" {
+			return fmt.Errorf("-topologies: %q is not fused or split", t)
+		}
+		engines = append(engines, "entralake "+t)
+	}
+	engines = append(engines, "duckdb")
 	for i := 1; i <= o.runs && !(o.only && o.scaling); i++ {
-		for _, engine := range []string{"entralake", "duckdb"} {
+		for _, engine := range engines {
 			step("run %d/%d: %s", i, o.runs, engine)
 			var r result
 			var err error
-			if engine == "entralake" {
-				r, err = runEntralake(o, bin, export, filepath.Join(dir, fmt.Sprintf("run%d", i)), records)
+			if topo, ok := strings.CutPrefix(engine, "entralake "); ok {
+				r, err = runEntralake(o, bin, topo, export, filepath.Join(dir, fmt.Sprintf("run%d", i)), records)
 			} else {
 				r, err = runDuckDB(o, self, export, filepath.Join(dir, fmt.Sprintf("duckdb%d.parquet", i)), records)
 			}
@@ -226,32 +240,33 @@ func command(timeout time.Duration, dir string, env []string, name string, args 
 	return cmd.CombinedOutput()
 }
 
-// measured runs cmd and returns its wall time and peak RSS.
-func measured(timeout time.Duration, cmd *exec.Cmd) (time.Duration, int64, []byte, error) {
+// measured runs cmd and returns its wall time, peak RSS and CPU time.
+func measured(timeout time.Duration, cmd *exec.Cmd) (time.Duration, int64, float64, []byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = time.Second
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
 	timer := time.AfterFunc(timeout, func() { _ = cmd.Process.Kill() })
 	err := cmd.Wait()
 	timer.Stop()
 	el := time.Since(start)
 	if err != nil {
-		return el, 0, stdout.Bytes(), fmt.Errorf("%w\n%s%s", err, stdout.Bytes(), stderr.Bytes())
+		return el, 0, 0, stdout.Bytes(), fmt.Errorf("%w\n%s%s", err, stdout.Bytes(), stderr.Bytes())
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = int64(ru.Maxrss) * 1024 // kilobytes on Linux
 	}
-	return el, rss, stdout.Bytes(), nil
+	cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	return el, rss, cpu, stdout.Bytes(), nil
 }
 
 var summaryRE = regexp.MustCompile(`(\d+) records .* -> (\d+) rows, (\d+) quarantined; (\d+) files`)
 
-func runEntralake(o options, bin, export, dir string, want int64) (result, error) {
+func runEntralake(o options, bin, topology, export, dir string, want int64) (result, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return result{}, err
 	}
@@ -259,9 +274,9 @@ func runEntralake(o options, bin, export, dir string, want int64) (result, error
 	n := strconv.Itoa(o.threads)
 	cmd := exec.Command(bin, "run", "--once", "--source", export, "--lake", lake, "--data-dir", filepath.Join(dir, "data"),
 		"--parsers", n, "--writer-files", n, "--partition", o.part, "--task-size", strconv.FormatInt(o.taskSize, 10),
-		"--log-level", "warn", "--log-format", "text")
+		"--topology", topology, "--log-level", "warn", "--log-format", "text")
 	cmd.Env = append(environ("ENTRALAKE_"), "GOMAXPROCS="+n)
-	el, rss, out, err := measured(o.timeout, cmd)
+	el, rss, cpu, out, err := measured(o.timeout, cmd)
 	if err != nil {
 		return result{}, err
 	}
@@ -277,7 +292,7 @@ func runEntralake(o options, bin, export, dir string, want int64) (result, error
 	if err != nil {
 		return result{}, err
 	}
-	r := result{engine: "entralake", seconds: el.Seconds(), records: rec, rssBytes: rss, outBytes: size, files: files}
+	r := result{engine: "entralake " + topology, seconds: el.Seconds(), records: rec, rssBytes: rss, outBytes: size, files: files, cpu: cpu}
 	if !o.keep {
 		err = os.RemoveAll(dir)
 	}
@@ -296,7 +311,7 @@ func runDuckDB(o options, self, export, out string, want int64) (result, error) 
 	}
 	cmd := exec.Command(self, "-duckdb-child", "-src", export, "-out", out, "-threads", strconv.Itoa(o.threads), "-read-json-options", o.jsonOpts)
 	cmd.Env = environ("")
-	el, rss, stdout, err := measured(o.timeout, cmd)
+	el, rss, cpu, stdout, err := measured(o.timeout, cmd)
 	if err != nil {
 		return result{}, err
 	}
@@ -311,7 +326,7 @@ func runDuckDB(o options, self, export, out string, want int64) (result, error) 
 	if err != nil {
 		return result{}, err
 	}
-	r := result{engine: "duckdb " + cr.Version, seconds: el.Seconds(), records: cr.Rows, rssBytes: rss, outBytes: info.Size(), files: 1}
+	r := result{engine: "duckdb " + cr.Version, seconds: el.Seconds(), records: cr.Rows, rssBytes: rss, outBytes: info.Size(), files: 1, cpu: cpu}
 	if !o.keep {
 		err = os.Remove(out)
 	}
@@ -421,15 +436,16 @@ func median(xs []float64) float64 {
 func report(w io.Writer, results []result, records, inBytes int64) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "run\tengine\tseconds\trecords/s\tMB/s\tpeak RSS MB\toutput MB\toutput % of JSON\tfiles\t")
+	gb := float64(inBytes) / 1e9
+	fmt.Fprintln(tw, "run\tengine\tseconds\trecords/s\tMB/s\tCPU s\tCPU-s/GB\tpeak RSS MB\toutput MB\toutput % of JSON\tfiles\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.0f\t%.1f\t%.0f\t%.1f\t%.1f\t%d\t\n", r.run, r.engine, r.seconds,
-			float64(r.records)/r.seconds, float64(inBytes)/1e6/r.seconds, float64(r.rssBytes)/1e6,
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.0f\t%.1f\t%.2f\t%.1f\t%.0f\t%.1f\t%.1f\t%d\t\n", r.run, r.engine, r.seconds,
+			float64(r.records)/r.seconds, float64(inBytes)/1e6/r.seconds, r.cpu, r.cpu/gb, float64(r.rssBytes)/1e6,
 			float64(r.outBytes)/1e6, 100*float64(r.outBytes)/float64(inBytes), r.files)
 	}
 	tw.Flush()
 
-	type med struct{ secs, rate, mbs, rss, out float64 }
+	type med struct{ secs, rate, mbs, cpu, rss, out float64 }
 	meds := map[string]med{}
 	var engines []string
 	for _, r := range results {
@@ -438,25 +454,37 @@ func report(w io.Writer, results []result, records, inBytes int64) {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "median\tengine\tseconds\trecords/s\tMB/s\tpeak RSS MB\toutput MB\toutput % of JSON\t")
+	fmt.Fprintln(tw, "median\tengine\tseconds\trecords/s\tMB/s\tCPU s\tCPU-s/GB\tpeak RSS MB\toutput MB\toutput % of JSON\t")
 	for _, e := range engines {
-		var secs, rss, out []float64
+		var secs, cpu, rss, out []float64
 		for _, r := range results {
 			if r.engine == e {
 				secs = append(secs, r.seconds)
+				cpu = append(cpu, r.cpu)
 				rss = append(rss, float64(r.rssBytes)/1e6)
 				out = append(out, float64(r.outBytes)/1e6)
 			}
 		}
-		m := med{secs: median(secs), rss: median(rss), out: median(out)}
+		m := med{secs: median(secs), cpu: median(cpu), rss: median(rss), out: median(out)}
 		m.rate, m.mbs = float64(records)/m.secs, float64(inBytes)/1e6/m.secs
 		meds[e] = m
-		fmt.Fprintf(tw, "%d runs\t%s\t%.2f\t%.0f\t%.1f\t%.0f\t%.1f\t%.1f\t\n", len(secs), e, m.secs, m.rate, m.mbs, m.rss, m.out, 100*m.out*1e6/float64(inBytes))
+		fmt.Fprintf(tw, "%d runs\t%s\t%.2f\t%.0f\t%.1f\t%.2f\t%.1f\t%.0f\t%.1f\t%.1f\t\n", len(secs), e, m.secs, m.rate, m.mbs, m.cpu, m.cpu/gb, m.rss, m.out, 100*m.out*1e6/float64(inBytes))
 	}
 	tw.Flush()
-	if len(engines) == 2 {
-		a, b := meds[engines[0]], meds[engines[1]]
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "entralake/DuckDB records/s: %.2fx   output size: %.2fx   peak RSS: %.2fx\n", a.rate/b.rate, a.out/b.out, a.rss/b.rss)
+	var duck string
+	for _, e := range engines {
+		if strings.HasPrefix(e, "duckdb") {
+			duck = e
+		}
+	}
+	if duck == "" {
+		return
+	}
+	fmt.Fprintln(w)
+	b := meds[duck]
+	for _, e := range engines {
+		if a, ok := meds[e]; ok && strings.HasPrefix(e, "entralake") {
+			fmt.Fprintf(w, "%s/DuckDB records/s: %.2fx   CPU: %.2fx   output size: %.2fx   peak RSS: %.2fx\n", e, a.rate/b.rate, a.cpu/b.cpu, a.out/b.out, a.rss/b.rss)
+		}
 	}
 }

@@ -20,6 +20,7 @@ var (
 	runOnceMB      = flag.Float64("runonce.mb", 64, "megabytes of generated export for BenchmarkRunOnce")
 	runOnceParsers = flag.Int("runonce.parsers", 0, "--parsers of BenchmarkRunOnce (0: number of CPUs)")
 	runOnceHours   = flag.Int("runonce.hours", 24, "hours the export of BenchmarkRunOnce spans (one blob per category and hour)")
+	runOnceTopo    = flag.String("runonce.topology", "fused", "--topology of BenchmarkRunOnce: fused or split")
 )
 
 // TestGenCommand checks `entralake gen`: the same seed writes the same
@@ -66,8 +67,9 @@ func TestGenCommand(t *testing.T) {
 var summaryRE = regexp.MustCompile(`(\d+) records .* -> (\d+) rows, (\d+) quarantined; (\d+) files`)
 
 // BenchmarkRunOnce measures the whole pipeline in one process, as
-// `entralake run --once` does it: list, read, parse, publish Arrow batches
-// to the embedded JetStream, consume them, write zstd Parquet files. Each
+// `entralake run --once` does it: list, read, parse, hand the Arrow batches
+// to the writer (in memory, or with -runonce.topology split through the
+// embedded JetStream), write zstd Parquet files. Each
 // iteration starts with an empty data dir and lake. The export is
 // generated once (-runonce.mb, default 64 MB, over -runonce.hours); MB/s
 // counts its bytes. The fixed costs of a run (server start, the idle
@@ -100,7 +102,7 @@ func BenchmarkRunOnce(b *testing.B) {
 		lake, data := filepath.Join(work, "lake"), filepath.Join(work, "data")
 		out.Reset()
 		errb.Reset()
-		args := []string{"run", "--once", "--source", src, "--lake", lake, "--data-dir", data, "--log-level", "warn", "--log-format", "text"}
+		args := []string{"run", "--once", "--source", src, "--lake", lake, "--data-dir", data, "--log-level", "warn", "--log-format", "text", "--topology", *runOnceTopo}
 		if *runOnceParsers > 0 {
 			args = append(args, "--parsers", strconv.Itoa(*runOnceParsers))
 		}
