@@ -84,26 +84,9 @@ func TestFusedCrashBetweenWriteAndAck(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			crashed := make(chan string, 1)
-			hang := make(chan struct{})
-			t.Cleanup(func() { close(hang) })
-			hook := func(step writer.Step, rel string) {
-				if step != point {
-					return
-				}
-				select {
-				case crashed <- rel:
-				default:
-				}
-				<-hang // the "dead" worker never gets further
-			}
+			hook, crashed := freezeAt(t, point)
 			_, stop1 := runFused(t, url, q, src, lake, hook)
-			var rel string
-			select {
-			case rel = <-crashed:
-			case <-time.After(30 * time.Second):
-				t.Fatal("the worker never reached the crash point")
-			}
+			rel := crashed(30 * time.Second)
 			_, visible := os.Stat(filepath.Join(lake, filepath.FromSlash(rel)))
 			if got, want := visible == nil, point == writer.StepCommitted; got != want {
 				t.Fatalf("file visible at crash=%v, want %v", got, want)

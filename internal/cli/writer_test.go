@@ -182,6 +182,36 @@ func writtenRows(t *testing.T, lake string) (ids []string, files int) {
 	return ids, files
 }
 
+// freezeAt returns a writer Hook that freezes the writer for good at
+// point, as if it died there, and a function that waits up to d for it to
+// get there and returns the file it was writing.
+func freezeAt(t *testing.T, point writer.Step) (hook func(writer.Step, string), crashed func(d time.Duration) string) {
+	t.Helper()
+	at := make(chan string, 1)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	hook = func(step writer.Step, rel string) {
+		if step != point {
+			return
+		}
+		select {
+		case at <- rel:
+		default:
+		}
+		<-hang // the "dead" writer never gets further
+	}
+	return hook, func(d time.Duration) string {
+		t.Helper()
+		select {
+		case rel := <-at:
+			return rel
+		case <-time.After(d):
+			t.Fatal("the writer never reached the crash point")
+			return ""
+		}
+	}
+}
+
 // TestCrashBetweenWriteAndAck stops a writer after its file is in place but
 // before it acks, starts another, and checks that every row is in the lake
 // exactly once.
@@ -193,27 +223,9 @@ func TestCrashBetweenWriteAndAck(t *testing.T) {
 			_, js := connectJS(t, url)
 			publishBatches(t, js, 5)
 
-			crashed := make(chan string, 1)
-			hang := make(chan struct{})
-			t.Cleanup(func() { close(hang) })
-			hook := func(step writer.Step, rel string) {
-				if step != point {
-					return
-				}
-				select {
-				case crashed <- rel:
-				default:
-				}
-				<-hang // the "dead" writer never gets further
-			}
-
+			hook, crashed := freezeAt(t, point)
 			_, stop1 := runWriter(t, url, lake, hook)
-			var rel string
-			select {
-			case rel = <-crashed:
-			case <-time.After(20 * time.Second):
-				t.Fatal("the writer never reached the crash point")
-			}
+			rel := crashed(20 * time.Second)
 			_, visible := os.Stat(filepath.Join(lake, filepath.FromSlash(rel)))
 			if got, want := visible == nil, point == writer.StepCommitted; got != want {
 				t.Fatalf("file visible at crash=%v, want %v", got, want)
