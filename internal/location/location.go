@@ -1,7 +1,7 @@
 // Package location classifies the values of --source and --lake: a folder
 // on this machine, or the URL of a storage service entralake reads and
 // writes. It is the one place that decides what a value names, so that a
-// URL with a scheme entralake does not support (s3://, gs://) or a
+// URL with a scheme entralake does not support (azblob://, file://) or a
 // malformed one is refused before anything is created, instead of being
 // taken for a local folder named "s3:".
 //
@@ -12,7 +12,9 @@ package location
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/entralake/entralake/internal/azstorage"
@@ -27,6 +29,10 @@ const (
 	// Azure is Azure Blob Storage or ADLS Gen2 (through its blob endpoint),
 	// or an emulator of it (Azurite).
 	Azure
+	// S3 is Amazon S3 or an S3-compatible service (a lake only).
+	S3
+	// GCS is Google Cloud Storage (a lake only).
+	GCS
 )
 
 // String names the kind for messages.
@@ -36,6 +42,10 @@ func (k Kind) String() string {
 		return "local folder"
 	case Azure:
 		return "Azure Blob Storage"
+	case S3:
+		return "S3"
+	case GCS:
+		return "Google Cloud Storage"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -63,6 +73,19 @@ var schemes = map[string]Kind{
 	"http":  Azure,
 	"abfss": Azure,
 	"abfs":  Azure,
+	"s3":    S3,
+	"gs":    GCS,
+}
+
+// S3Params are the query parameters an s3:// lake URL may carry (those of
+// gocloud.dev's s3blob opener and of its AWS configuration): they choose
+// the region, an endpoint, path-style addressing, encryption and the
+// credentials' profile or role, never a secret.
+var S3Params = []string{
+	"region", "endpoint", "use_path_style", "s3ForcePathStyle", "disable_https", "dualstack", "fips",
+	"hostname_immutable", "accelerate", "ssetype", "kmskeyid", "profile", "anonymous",
+	"role", "role_session_name", "role_external_id", "role_duration", "web_identity_token_file",
+	"rate_limiter_capacity", "request_checksum_calculation", "response_checksum_validation",
 }
 
 // Forms lists the accepted forms of a role's value, for help and errors.
@@ -82,6 +105,8 @@ func Forms(r Role) []string {
 		"https://<account>.dfs.core.windows.net/<container>[/<folder>]",
 		"abfss://<container>@<account>.dfs.core.windows.net[/<folder>]",
 		"http://<host>:<port>/<account>/<container>[/<folder>] (Azurite)",
+		"s3://<bucket>[/<folder>][?region=<region>&endpoint=<URL>&use_path_style=true]",
+		"gs://<bucket>[/<folder>]",
 	}
 }
 
@@ -96,13 +121,24 @@ type Location struct {
 	URL string
 	// Azure is the parsed URL of an Azure location.
 	Azure azstorage.Location
+	// Bucket and Prefix are the bucket and the folder ("" or ending in
+	// "/") of an S3 or GCS location; Query its query parameters (S3Params).
+	Bucket, Prefix string
+	Query          url.Values
 }
 
 // String returns the location fit for logs and ids: a URL without its
 // query, which may be a secret.
 func (l Location) String() string {
-	if l.Kind == Azure {
+	switch l.Kind {
+	case Azure:
 		return l.Azure.String()
+	case S3, GCS:
+		scheme := "s3"
+		if l.Kind == GCS {
+			scheme = "gs"
+		}
+		return scheme + "://" + l.Bucket + "/" + l.Prefix
 	}
 	return l.Path
 }
@@ -156,8 +192,70 @@ func Parse(r Role, s string) (Location, error) {
 			return Location{}, fmt.Errorf("%w %s: a lake URL names a container: <account URL>/<container>[/<folder>]", ErrBadURL, loc)
 		}
 		return Location{Kind: Azure, URL: s, Azure: loc}, nil
+	case S3, GCS:
+		if r == Source {
+			return Location{}, fmt.Errorf("%w %s: the export is read from Azure or a local folder; %s:// is for --lake only",
+				ErrUnsupported, stripQuery(s), scheme)
+		}
+		return parseBucketURL(kind, scheme, s)
 	}
 	return Location{}, fmt.Errorf("%w %s", ErrUnsupported, stripQuery(s))
+}
+
+// bucketRE matches the bucket names S3 and GCS accept (lower case, digits,
+// '.', '-', '_' for GCS), 3 to 222 characters.
+var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
+
+// parseBucketURL parses an s3:// or gs:// lake URL: the host is the
+// bucket, the path the lake's folder inside it.
+func parseBucketURL(kind Kind, scheme, s string) (Location, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Location{}, fmt.Errorf("%w %s: %v", ErrBadURL, stripQuery(s), errors.Unwrap(err))
+	}
+	form := Forms(Lake)[len(Forms(Lake))-2]
+	if kind == GCS {
+		form = Forms(Lake)[len(Forms(Lake))-1]
+	}
+	switch {
+	case u.Host == "":
+		return Location{}, fmt.Errorf("%w %s: no bucket; want %s", ErrBadURL, stripQuery(s), form)
+	case !bucketRE.MatchString(u.Host):
+		return Location{}, fmt.Errorf("%w %s: %q is not a bucket name (3 to 222 lower-case letters, digits, '.', '-')", ErrBadURL, stripQuery(s), u.Host)
+	case u.User != nil || u.Port() != "":
+		return Location{}, fmt.Errorf("%w %s: want %s (an endpoint goes in ?endpoint=)", ErrBadURL, stripQuery(s), form)
+	case u.Fragment != "":
+		return Location{}, fmt.Errorf("%w %s: a lake URL has no #fragment", ErrBadURL, stripQuery(s))
+	}
+	prefix := strings.Trim(u.Path, "/")
+	if prefix != "" {
+		if err := checkFolder(prefix); err != nil {
+			return Location{}, fmt.Errorf("%w %s: %v", ErrBadURL, stripQuery(s), err)
+		}
+		prefix += "/"
+	}
+	q := u.Query()
+	for k := range q {
+		if kind == GCS || !slices.Contains(S3Params, k) {
+			allowed := "none"
+			if kind == S3 {
+				allowed = strings.Join(S3Params, ", ")
+			}
+			return Location{}, fmt.Errorf("%w %s: unknown query parameter %q (accepted: %s)", ErrBadURL, stripQuery(s), k, allowed)
+		}
+	}
+	return Location{Kind: kind, URL: s, Bucket: u.Host, Prefix: prefix, Query: q}, nil
+}
+
+// checkFolder accepts a clean relative folder: no empty, "." or ".."
+// segment.
+func checkFolder(p string) error {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("folder %q has an empty, \".\" or \"..\" segment", p)
+		}
+	}
+	return nil
 }
 
 // stripQuery drops a URL's query, which may be a secret.
