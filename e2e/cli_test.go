@@ -88,24 +88,26 @@ func TestUsageErrors(t *testing.T) {
 // refused with that reason.
 func TestUnsupportedLocations(t *testing.T) {
 	src := absPath(t, testdataExport)
-	lakeForms := "use a local folder, or https://<account>.blob.core.windows.net/<container>[/<folder>], or https://<account>.dfs.core.windows.net/<container>[/<folder>], or abfss://<container>@<account>.dfs.core.windows.net[/<folder>], or http://<host>:<port>/<account>/<container>[/<folder>] (Azurite); see 'entralake run --help'"
+	lakeForms := "use a local folder, or https://<account>.blob.core.windows.net/<container>[/<folder>], or https://<account>.dfs.core.windows.net/<container>[/<folder>], or abfss://<container>@<account>.dfs.core.windows.net[/<folder>], or http://<host>:<port>/<account>/<container>[/<folder>] (Azurite), or s3://<bucket>[/<folder>][?region=<region>&endpoint=<URL>&use_path_style=true], or gs://<bucket>[/<folder>]; see 'entralake run --help'"
 	azureLake := "https://acct.blob.core.windows.net/lake"
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--source", src, "--lake", "s3://bucket/lake", "--once"}, "--lake: unsupported location s3://bucket/lake: scheme s3:// is not supported; " + lakeForms},
-		{[]string{"run", "--source", src, "--lake", "gs://bucket/lake?sig=c2VjcmV0", "--once"}, "--lake: unsupported location gs://bucket/lake: scheme gs:// is not supported"},
+		{[]string{"run", "--source", src, "--lake", "wasb://bucket/lake", "--once"}, "--lake: unsupported location wasb://bucket/lake: scheme wasb:// is not supported; " + lakeForms},
+		{[]string{"run", "--source", src, "--lake", "gs://bucket/lake?sig=c2VjcmV0", "--once"}, "--lake: bad storage URL gs://bucket/lake: unknown query parameter \"sig\""},
+		{[]string{"run", "--source", src, "--lake", "s3://bucket/lake?regoin=eu-west-1", "--once"}, "--lake: bad storage URL s3://bucket/lake: unknown query parameter \"regoin\""},
+		{[]string{"run", "--source", src, "--lake", "s3:///lake", "--once"}, "--lake: bad storage URL s3:///lake: no bucket"},
 		{[]string{"run", "--source", src, "--lake", "azblob://lake", "--once"}, "scheme azblob:// is not supported"},
-		{[]string{"run", "--source", "s3://bucket/export", "--lake", "lake", "--once"}, "--source: unsupported location s3://bucket/export: scheme s3:// is not supported; use a local folder laid out as <container>/<blob path>, or https://<account>.blob.core.windows.net[/<container>]"},
+		{[]string{"run", "--source", "s3://bucket/export", "--lake", "lake", "--once"}, "--source: unsupported location s3://bucket/export: s3:// is for --lake only; use a local folder laid out as <container>/<blob path>, or https://<account>.blob.core.windows.net[/<container>]"},
 		{[]string{"run", "--source", src, "--lake", "https:/acct.blob.core.windows.net/lake", "--once"}, "--lake: bad storage URL https:/acct.blob.core.windows.net/lake: want https://...; use a local folder"},
 		{[]string{"run", "--source", src, "--lake", "https://acct.blob.core.windows.net", "--once"}, "--lake: bad storage URL https://acct.blob.core.windows.net/: a lake URL names a container"},
 		{[]string{"run", "--source", "https://acct.blob.core.windows.net/cont/folder", "--lake", "lake", "--once"}, "--source: bad storage URL https://acct.blob.core.windows.net/cont/folder: a source URL names an account or a container, not a folder inside one"},
-		{[]string{"writer", "--lake", "s3://bucket/lake"}, "--lake: unsupported location s3://bucket/lake"},
+		{[]string{"writer", "--lake", "ftp://bucket/lake"}, "--lake: unsupported location ftp://bucket/lake"},
 		{[]string{"parser", "--source", "gs://bucket/export"}, "--source: unsupported location gs://bucket/export"},
 		{[]string{"lister", "--source", "s3://bucket/export", "--once"}, "--source: unsupported location s3://bucket/export"},
 		{[]string{"status", "--lake", azureLake}, "--lake https://acct.blob.core.windows.net/lake: status --lake works only on a local lake folder, not on Azure Blob Storage; see 'entralake status --help'"},
-		{[]string{"status", "--lake", "s3://bucket/lake"}, "--lake: unsupported location s3://bucket/lake"},
+		{[]string{"status", "--lake", "s3://bucket/lake"}, "status --lake works only on a local lake folder, not on S3"},
 		{[]string{"compact", "--lake", azureLake}, "--lake https://acct.blob.core.windows.net/lake: compact works only on a local lake folder, not on Azure Blob Storage; see 'entralake compact --help'"},
 		{[]string{"compact", "--lake", "abfss://lake@acct.dfs.core.windows.net/x"}, "compact works only on a local lake folder, not on Azure Blob Storage"},
 	} {

@@ -3,7 +3,7 @@
 // same small contract.
 //
 //	lake/dir        a folder on this machine
-//	lake/azureblob  a container (and folder) in Azure Blob Storage or ADLS Gen2
+//	lake/objstore   a bucket or container (and folder) in S3, GCS, Azure Blob Storage or ADLS Gen2
 //
 // A driver has Create(ctx, rel) (File, error), which starts a file that
 // appears whole, or not at all, when committed, and Exists(ctx, rel),

@@ -3,7 +3,8 @@
 # with go vet and staticcheck on each module (bench/ too). staticcheck runs
 # through `go run` at a pinned version: nothing to install beforehand.
 # Installs Azurite (the Azure Blob Storage emulator the tests start on a
-# loopback port) into .tools/ first if it is missing, and starts a
+# loopback port) into .tools/ first if it is missing, and versitygw (S3)
+# and fake-gcs-server (GCS) into .tools/bin, and starts a
 # throwaway PostgreSQL cluster (scripts/postgres.sh) for the Iceberg SQL
 # catalog tests, unless ENTRALAKE_TEST_POSTGRES already names one.
 set -euo pipefail
@@ -36,6 +37,24 @@ if ! cmp -s e2e/icebird/package-lock.json "$ICEBIRD_DIR/package-lock.json"; then
 	(cd "$ICEBIRD_DIR" && npm ci --no-audit --no-fund)
 fi
 ln -sfn "$ICEBIRD_DIR/node_modules" e2e/icebird/node_modules
+
+# The object store servers of the lake tests (internal/objtest), pinned,
+# built with go install into .tools/bin: versitygw, an S3 gateway on a
+# local folder (Apache-2.0; real SigV4, multipart, conditional writes), and
+# fake-gcs-server, a GCS emulator. The first build takes a few minutes.
+VERSITYGW_VERSION=v1.8.0
+FAKEGCS_VERSION=v1.56.1
+install_tool() { # name module version
+	local stamp=".tools/bin/.$1-$3"
+	if [[ ! -x ".tools/bin/$1" || ! -e "$stamp" ]]; then
+		echo "==> installing $2@$3 into .tools/bin"
+		GOBIN="$PWD/.tools/bin" go install "$2@$3"
+		touch "$stamp"
+	fi
+}
+install_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+install_tool fake-gcs-server github.com/fsouza/fake-gcs-server "$FAKEGCS_VERSION"
+export ENTRALAKE_VERSITYGW_BIN="$PWD/.tools/bin/versitygw" ENTRALAKE_FAKEGCS_BIN="$PWD/.tools/bin/fake-gcs-server"
 
 # The corpus tests (e2e TestRunOnceCorpus, TestRunOnceSplitTasks,
 # TestDocQueries/corpus) read ../shared/corpus, next to the clone. Without

@@ -1,5 +1,5 @@
 // Package azstorage is what the Azure source (source/azureblob) and the
-// Azure lake (lake/azureblob) share: parsing storage URLs (ParseURL),
+// Azure lake (lake/objstore) share: parsing storage URLs (ParseURL),
 // choosing a credential (Auth, AuthFromEnv, Connect) and keeping secrets
 // out of errors (Error). It sits below both, so that no source imports a
 // sink and no sink imports a source; any other package that reaches an

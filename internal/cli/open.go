@@ -10,8 +10,8 @@ import (
 
 	"github.com/entralake/entralake/internal/azstorage"
 	"github.com/entralake/entralake/internal/location"
-	azlake "github.com/entralake/entralake/lake/azureblob"
 	"github.com/entralake/entralake/lake/dir"
+	"github.com/entralake/entralake/lake/objstore"
 	"github.com/entralake/entralake/schema"
 	azsource "github.com/entralake/entralake/source/azureblob"
 	"github.com/entralake/entralake/source/local"
@@ -58,23 +58,15 @@ func openSource(ctx context.Context, f SourceFlags) (Source, error) {
 	return local.Dir{Root: loc.Path, Only: f.Containers}, nil
 }
 
-// openLake opens --lake: a local folder, or the URL of a container (and
-// folder) in Azure Blob Storage or ADLS Gen2.
+// openLake opens --lake: a local folder, or the URL of a bucket or
+// container (and folder) in S3, GCS, Azure Blob Storage or ADLS Gen2.
 func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, tf TableFlags, log *slog.Logger) (markedLake, error) {
 	loc, err := location.Parse(location.Lake, f.Lake)
 	if err != nil {
 		return nil, fmt.Errorf("--lake: %w", err)
 	}
-	if loc.Kind == location.Azure {
-		lake, err := azlake.Open(ctx, azlake.Config{URL: loc.URL, Auth: azureAuth()})
-		if err != nil {
-			return nil, fmt.Errorf("lake: %w", err)
-		}
-		if err := lake.Probe(ctx); err != nil {
-			return nil, err
-		}
-		log.Info("lake in Azure Blob Storage", "url", lake.String(), "auth", lake.Account().Method())
-		return lake, nil
+	if loc.Kind != location.Local {
+		return openObjectLake(ctx, loc, log)
 	}
 	lake := dir.Lake{Root: loc.Path}
 	if err := lake.Probe(ctx); err != nil {
@@ -98,8 +90,34 @@ func openLake(ctx context.Context, lt *schema.LogType, f WriterFlags, tf TableFl
 	return lake, nil
 }
 
+// openObjectLake opens a lake in an object store and probes it: a
+// missing bucket or container and refused credentials fail here, before
+// anything is written.
+func openObjectLake(ctx context.Context, loc location.Location, log *slog.Logger) (*objstore.Lake, error) {
+	var lake *objstore.Lake
+	var err error
+	if loc.Kind == location.Azure {
+		lake, err = objstore.OpenAzure(ctx, objstore.AzureConfig{URL: loc.URL, Auth: azureAuth()})
+	} else {
+		lake, err = objstore.Open(ctx, objstore.Config{Location: loc})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	if err := lake.Probe(ctx); err != nil {
+		lake.Close()
+		return nil, err
+	}
+	attrs := []any{"url", lake.String()}
+	if a := lake.Account(); a != nil {
+		attrs = append(attrs, "auth", a.Method())
+	}
+	log.Info("lake in "+loc.Kind.String(), attrs...)
+	return lake, nil
+}
+
 // prober is a lake that can check it takes a file (lake/dir and
-// lake/azureblob do).
+// lake/objstore do).
 type prober interface {
 	Probe(ctx context.Context) error
 }

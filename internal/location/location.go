@@ -194,8 +194,8 @@ func Parse(r Role, s string) (Location, error) {
 		return Location{Kind: Azure, URL: s, Azure: loc}, nil
 	case S3, GCS:
 		if r == Source {
-			return Location{}, fmt.Errorf("%w %s: the export is read from Azure or a local folder; %s:// is for --lake only",
-				ErrUnsupported, stripQuery(s), scheme)
+			return Location{}, fmt.Errorf("%w %s: %s:// is for --lake only; use %s",
+				ErrUnsupported, stripQuery(s), scheme, strings.Join(Forms(r), ", or "))
 		}
 		return parseBucketURL(kind, scheme, s)
 	}
@@ -220,10 +220,10 @@ func parseBucketURL(kind Kind, scheme, s string) (Location, error) {
 	switch {
 	case u.Host == "":
 		return Location{}, fmt.Errorf("%w %s: no bucket; want %s", ErrBadURL, stripQuery(s), form)
-	case !bucketRE.MatchString(u.Host):
-		return Location{}, fmt.Errorf("%w %s: %q is not a bucket name (3 to 222 lower-case letters, digits, '.', '-')", ErrBadURL, stripQuery(s), u.Host)
 	case u.User != nil || u.Port() != "":
 		return Location{}, fmt.Errorf("%w %s: want %s (an endpoint goes in ?endpoint=)", ErrBadURL, stripQuery(s), form)
+	case !bucketRE.MatchString(u.Host):
+		return Location{}, fmt.Errorf("%w %s: %q is not a bucket name (3 to 222 lower-case letters, digits, '.', '-')", ErrBadURL, stripQuery(s), u.Host)
 	case u.Fragment != "":
 		return Location{}, fmt.Errorf("%w %s: a lake URL has no #fragment", ErrBadURL, stripQuery(s))
 	}

@@ -26,6 +26,9 @@ func TestParse(t *testing.T) {
 		{location.Lake, "HTTP://127.0.0.1:10000/devstoreaccount1/lake", location.Azure, "http://127.0.0.1:10000/devstoreaccount1/lake"},
 		{location.Source, "https://acct.blob.core.windows.net", location.Azure, "https://acct.blob.core.windows.net/"},
 		{location.Source, "https://acct.blob.core.windows.net/insights-logs-signinlogs", location.Azure, "https://acct.blob.core.windows.net/insights-logs-signinlogs"},
+		{location.Lake, "s3://bucket", location.S3, "s3://bucket/"},
+		{location.Lake, "s3://my.bucket/entra/lake/?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true", location.S3, "s3://my.bucket/entra/lake/"},
+		{location.Lake, "gs://bucket/entra", location.GCS, "gs://bucket/entra/"},
 	} {
 		loc, err := location.Parse(tc.role, tc.in)
 		if err != nil {
@@ -45,11 +48,22 @@ func TestParseRefuses(t *testing.T) {
 		is   error
 		want string // in the message
 	}{
-		{location.Lake, "s3://bucket/lake", location.ErrUnsupported, "scheme s3:// is not supported; use a local folder, or https://<account>.blob.core.windows.net/<container>"},
-		{location.Source, "gs://bucket/export", location.ErrUnsupported, "use a local folder laid out as <container>/<blob path>"},
+		{location.Lake, "wasb://bucket/lake", location.ErrUnsupported, "scheme wasb:// is not supported; use a local folder, or https://<account>.blob.core.windows.net/<container>"},
+		{location.Source, "gs://bucket/export", location.ErrUnsupported, "gs:// is for --lake only; use a local folder laid out as <container>/<blob path>"},
+		{location.Source, "s3://bucket/export", location.ErrUnsupported, "s3:// is for --lake only"},
+		{location.Lake, "s3://", location.ErrBadURL, "no bucket"},
+		{location.Lake, "s3:///lake", location.ErrBadURL, "no bucket"},
+		{location.Lake, "s3://Bad_Bucket/lake", location.ErrBadURL, "not a bucket name"},
+		{location.Lake, "s3://bucket:9000/lake", location.ErrBadURL, "?endpoint="},
+		{location.Lake, "s3://bucket/a//b", location.ErrBadURL, "empty"},
+		{location.Lake, "s3://bucket/../b", location.ErrBadURL, ".."},
+		{location.Lake, "s3://bucket/lake?regoin=x", location.ErrBadURL, `unknown query parameter "regoin"`},
+		{location.Lake, "s3://bucket/lake?prefix=x/", location.ErrBadURL, `unknown query parameter "prefix"`},
+		{location.Lake, "gs://bucket/lake?region=x", location.ErrBadURL, "accepted: none"},
 		{location.Lake, "azblob://lake", location.ErrUnsupported, "azblob://"},
 		{location.Lake, "file:///srv/lake", location.ErrUnsupported, "file://"},
-		{location.Lake, "S3://bucket?sig=c2VjcmV0", location.ErrUnsupported, "s3://"},
+		{location.Lake, "S3://bucket?sig=c2VjcmV0", location.ErrBadURL, "S3://bucket"},
+		{location.Lake, "ftp://host/x?sig=c2VjcmV0", location.ErrUnsupported, "ftp://"},
 		{location.Lake, "https:/acct.blob.core.windows.net/lake", location.ErrBadURL, "want https://"},
 		{location.Lake, "https://", location.ErrBadURL, "no host"},
 		{location.Lake, "https://acct.blob.core.windows.net", location.ErrBadURL, "a lake URL names a container"},

@@ -128,4 +128,3 @@ func s3Uploads(c *s3.Client, partSize int) func(as func(any) bool) error {
 		return nil
 	}
 }
-

@@ -8,7 +8,7 @@
 //
 // The URL (an account: every insights-logs-* container; or one
 // container), the credentials and the errors are internal/azstorage's,
-// which the Azure lake (lake/azureblob) shares:
+// which the Azure lake (lake/objstore) shares:
 //
 //	https://<account>.blob.core.windows.net/               every insights-logs-* container
 //	https://<account>.blob.core.windows.net/<container>    that container

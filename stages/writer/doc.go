@@ -16,7 +16,7 @@
 // key=value segments, so no value can write outside the lake.
 //
 // The Lake is a driver of package lake: lake/dir (a local folder) or
-// lake/azureblob (Azure Blob Storage). The writer knows no transport:
+// lake/objstore (S3, GCS, Azure Blob Storage). The writer knows no transport:
 // Handle takes a batch message as a schema.Message (workers adapts
 // JetStream's), and Add takes a batch from anywhere (a Pending says how
 // to settle it), so a process that parses and writes can hand its

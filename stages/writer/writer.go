@@ -28,7 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Lake stores the files of the lake (lake/dir, lake/azureblob).
+// Lake stores the files of the lake (lake/dir, lake/objstore).
 type Lake interface {
 	// Create starts a file at rel (a slash-separated path inside the
 	// lake); it becomes visible only when committed.
