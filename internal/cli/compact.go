@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/entralake/entralake/internal/location"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/stages/compact"
 	"github.com/entralake/entralake/workers"
@@ -14,7 +15,7 @@ import (
 type CompactCmd struct {
 	LogTypeFlags `embed:""`
 	TableFlags   `embed:""`
-	Lake         string `help:"Lake folder (compact works only on a local lake: it renames files in place)." required:"" placeholder:"DIR"`
+	Lake         string `help:"The lake: a local folder, or an S3, GCS or Azure lake URL (as --lake of run)." required:"" placeholder:"LAKE"`
 	Before       string `help:"Compact partitions whose hour (or day, in a lake partitioned by day) ended by this hour, UTC (e.g. 2025-04-11T18); default: the current hour minus 2h." placeholder:"HOUR"`
 	TargetSize   Size   `help:"Size the merged files aim at." default:"256MiB"`
 	ZstdLevel    int    `help:"Zstandard level of the merged files, 1 (fastest) to 22 (smallest)." default:"3"`
@@ -26,8 +27,14 @@ type CompactCmd struct {
 // Help is shown by `entralake compact --help`.
 func (*CompactCmd) Help() string {
 	return `Merges the Parquet files of each closed partition into files near --target-size.
-Readers see the old files or the new ones, never both: the new partition is
-built aside and swapped in with one atomic rename (Linux). Merged files keep
+In a local lake readers see the old files or the new ones, never both: the
+new partition is built aside and swapped in with one atomic rename (Linux).
+In an object store (S3, GCS, Azure), where nothing renames, each merged file
+is uploaded (it appears whole), the ledger is pointed at it, then its inputs
+are deleted: a reader listing the partition in between sees both and counts
+those rows twice. A journal under <lake>/.compact makes a killed compaction
+finish or roll back on the next run; its lock (<lake>/.compact/lock.json) is
+taken over once it is 6 hours old. Merged files keep
 their inputs' encodings: written without DELTA encodings if any input was
 (a lake written with --no-parquet-delta stays so). The ledger of the
 writers is updated so that a batch delivered again is still recognised.
@@ -43,7 +50,8 @@ With 'run' on the embedded server, stop it first (the server's state is in
 
 Examples:
   entralake compact --lake ./lake
-  entralake compact --lake /srv/lake --nats nats://127.0.0.1:4222 --before 2025-04-11T00`
+  entralake compact --lake /srv/lake --nats nats://127.0.0.1:4222 --before 2025-04-11T00
+  entralake compact --lake s3://bucket/entra --nats nats://127.0.0.1:4222`
 }
 
 // Run implements the command.
@@ -52,9 +60,18 @@ func (c *CompactCmd) Run(env *Env) error {
 		return err
 	}
 	ctx, log := env.Ctx, env.Log
-	lake, err := localLake("compact", c.Lake)
+	loc, err := location.Parse(location.Lake, c.Lake) // checked by Validate
 	if err != nil {
 		return err
+	}
+	cfg := compact.Config{Lake: loc.Path}
+	if loc.Kind != location.Local {
+		store, err := openObjectLake(ctx, loc, log)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		cfg.Store = store
 	}
 	before := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
 	if c.Before != "" {
@@ -86,10 +103,9 @@ func (c *CompactCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
-	comp, err := compact.New(compact.Config{
-		Lake: lake, Tables: []string{lt.Table(), lt.QuarantineTable()}, Before: before,
-		TargetSize: int64(c.TargetSize), Parquet: schema.ParquetConfig{ZstdLevel: c.ZstdLevel}, Log: log,
-	}, ledger)
+	cfg.Tables, cfg.Before = []string{lt.Table(), lt.QuarantineTable()}, before
+	cfg.TargetSize, cfg.Parquet, cfg.Log = int64(c.TargetSize), schema.ParquetConfig{ZstdLevel: c.ZstdLevel}, log
+	comp, err := compact.New(cfg, ledger)
 	if err != nil {
 		return err
 	}

@@ -223,13 +223,9 @@ func (g GenCmd) Validate() error {
 	)
 }
 
-// Validate checks the compact flags; compact reads and renames the lake's
-// files, so the lake must be a local folder.
+// Validate checks the compact flags.
 func (c CompactCmd) Validate() error {
-	var err error
-	if c.Lake != "" {
-		_, err = localLake("compact", c.Lake)
-	}
+	err := checkLocation("lake", location.Lake, c.Lake)
 	var berr error
 	if _, e := parseHour(c.Before, false); e != nil {
 		berr = &flagError{"before", c.Before, e.Error()}

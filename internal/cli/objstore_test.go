@@ -40,9 +40,9 @@ func s3Files(t testing.TB, srv *objtest.S3, bucket string) []string {
 	return out
 }
 
-// runMain runs the command line and returns its exit code, stdout and
+// mainOut runs the command line and returns its exit code, stdout and
 // stderr.
-func runMain(args ...string) (int, string, string) {
+func mainOut(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := Main(args, &out, &errb)
 	return code, out.String(), errb.String()
@@ -57,12 +57,12 @@ func TestRunOnceS3(t *testing.T) {
 	srv.Env(t)
 	srv.Bucket(t, "lake")
 	local := t.TempDir()
-	if code, _, errs := runMain("run", "--source", testdataExport, "--lake", local, "--data-dir", t.TempDir(), "--once", "--log-level", "warn"); code != 0 {
+	if code, _, errs := mainOut("run", "--source", testdataExport, "--lake", local, "--data-dir", t.TempDir(), "--once", "--log-level", "warn"); code != 0 {
 		t.Fatalf("local run: exit %d: %s", code, errs)
 	}
 	store := t.TempDir()
 	args := []string{"run", "--source", testdataExport, "--lake", srv.URL("lake/entra/v1"), "--data-dir", store, "--once", "--log-level", "warn"}
-	code, out, errs := runMain(args...)
+	code, out, errs := mainOut(args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -100,7 +100,7 @@ func TestRunOnceS3(t *testing.T) {
 	for _, f := range files {
 		before[f], _ = os.ReadFile(filepath.Join(srv.Dir, "lake", f))
 	}
-	if code, _, errs := runMain(args...); code != 0 {
+	if code, _, errs := mainOut(args...); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, errs)
 	}
 	after := s3Files(t, srv, "lake")
@@ -138,7 +138,7 @@ func TestObjectLakeUnusable(t *testing.T) {
 				t.Setenv(tc.env[0], tc.env[1])
 			}
 			store := filepath.Join(t.TempDir(), "state")
-			code, out, errs := runMain("run", "--source", testdataExport, "--lake", tc.lake, "--data-dir", store, "--once", "--log-level", "error")
+			code, out, errs := mainOut("run", "--source", testdataExport, "--lake", tc.lake, "--data-dir", store, "--once", "--log-level", "error")
 			if code != ExitFailure {
 				t.Fatalf("exit %d, want %d; stdout %q stderr:\n%s", code, ExitFailure, out, errs)
 			}
@@ -162,5 +162,56 @@ func TestObjectLakeUnusable(t *testing.T) {
 				t.Errorf("bucket created: %v", err)
 			}
 		})
+	}
+}
+
+// TestCompactS3 compacts a lake on S3 written in small files: the rows
+// stay the same, the partitions hold fewer files, no journal or lock is
+// left, and a second run of the same state afterwards changes nothing.
+// (That the ledger points at the merged files: stages/compact's
+// TestCompactObjectStore.)
+func TestCompactS3(t *testing.T) {
+	srv := objtest.StartS3(t)
+	srv.Env(t)
+	srv.Bucket(t, "lake")
+	store, lake := t.TempDir(), srv.URL("lake/entra")
+	args := []string{"run", "--source", testdataExport, "--lake", lake, "--data-dir", store, "--once", "--log-level", "warn", "--roll-rows", "2"}
+	if code, _, errs := mainOut(args...); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errs)
+	}
+	root := filepath.Join(srv.Dir, "lake", "entra")
+	before := s3Files(t, srv, "lake")
+	rowsBefore := lakeRows(t, root, "azure_audit")
+	code, out, errs := mainOut("compact", "--lake", lake, "--data-dir", store, "--log-level", "warn")
+	if code != 0 {
+		t.Fatalf("compact: exit %d: %s", code, errs)
+	}
+	t.Log(strings.TrimSpace(out))
+	after := s3Files(t, srv, "lake")
+	if len(after) >= len(before) {
+		t.Fatalf("%d objects before compaction, %d after", len(before), len(after))
+	}
+	for _, f := range after {
+		if strings.Contains(f, ".compact/") {
+			t.Errorf("left behind: %s", f)
+		}
+	}
+	rowsAfter := lakeRows(t, root, "azure_audit")
+	ids := func(rows []row) []string {
+		var s []string
+		for _, r := range rows {
+			s = append(s, r.id)
+		}
+		slices.Sort(s)
+		return s
+	}
+	if !slices.Equal(ids(rowsAfter), ids(rowsBefore)) {
+		t.Fatalf("rows changed: %d before, %d after", len(rowsBefore), len(rowsAfter))
+	}
+	if code, _, errs := mainOut(args...); code != 0 {
+		t.Fatalf("run after compaction: exit %d: %s", code, errs)
+	}
+	if again := s3Files(t, srv, "lake"); !slices.Equal(again, after) {
+		t.Fatalf("the run after compaction changed the lake: %d objects, %d before", len(again), len(after))
 	}
 }

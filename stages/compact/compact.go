@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -63,9 +64,12 @@ var ErrLocked = errors.New("another compaction is running on this lake")
 
 // Config configures a Compactor.
 type Config struct {
-	// Lake is the lake's root folder. Required.
+	// Lake is the lake's root folder. Required unless Store is set.
 	Lake string
-	// Tables are the table folders under Lake to compact. Required.
+	// Store, when set, is the lake in an object store (Lake is then not
+	// used): see Store.
+	Store Store
+	// Tables are the table folders under the lake to compact. Required.
 	Tables []string
 	// Before: a partition is compacted when the time it covers (its hour, or
 	// its day for a partition without hour=) ended at or before Before.
@@ -106,8 +110,8 @@ type Compactor struct {
 
 // New returns a Compactor.
 func New(cfg Config, ledger Ledger) (*Compactor, error) {
-	if cfg.Lake == "" || len(cfg.Tables) == 0 || cfg.Before.IsZero() {
-		return nil, errors.New("compact: Lake, Tables and Before are required")
+	if cfg.Lake == "" && cfg.Store == nil || len(cfg.Tables) == 0 || cfg.Before.IsZero() {
+		return nil, errors.New("compact: Lake (or Store), Tables and Before are required")
 	}
 	if ledger == nil {
 		return nil, errors.New("compact: no ledger")
@@ -144,6 +148,9 @@ func (c *Compactor) hook(step Step, partition string) error {
 // Run settles the jobs of earlier crashed runs, then compacts every closed
 // partition of the tables.
 func (c *Compactor) Run(ctx context.Context) (Stats, error) {
+	if c.cfg.Store != nil {
+		return c.runObjects(ctx)
+	}
 	var st Stats
 	staging := filepath.Join(c.cfg.Lake, StagingDir)
 	unlock, err := lock(c.cfg.Lake)
@@ -604,15 +611,20 @@ func (c *Compactor) readFooter(path string) (inputFile, error) {
 		return inputFile{}, fmt.Errorf("open %s: %w", filepath.Base(path), err)
 	}
 	defer r.Close()
+	return c.footer(r, filepath.Base(path), info.Size())
+}
+
+// footer reads what planning needs of an open input file.
+func (c *Compactor) footer(r *file.Reader, name string, size int64) (inputFile, error) {
 	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, c.cfg.Mem)
 	if err != nil {
-		return inputFile{}, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+		return inputFile{}, fmt.Errorf("read %s: %w", name, err)
 	}
 	sc, err := fr.Schema()
 	if err != nil {
-		return inputFile{}, fmt.Errorf("schema of %s: %w", filepath.Base(path), err)
+		return inputFile{}, fmt.Errorf("schema of %s: %w", name, err)
 	}
-	in := inputFile{size: info.Size(), rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData()), plain: !usesDelta(r.MetaData())}
+	in := inputFile{name: name, size: size, rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData()), plain: !usesDelta(r.MetaData())}
 	if v := r.MetaData().KeyValueMetadata().FindValue(lake.MetaBatches); v != nil && *v != "" {
 		in.ids = strings.Split(*v, ",")
 	}
@@ -658,10 +670,6 @@ func usesDelta(md *metadata.FileMetaData) bool {
 
 // merge writes the rows of paths, in order, into one file at out (through
 // a hidden temporary name, synced), with the union of their batch ids.
-// It has the lake's Parquet settings (schema.ParquetProperties, the
-// writer's too, so that a merged file is as engine-safe as the files it
-// replaces) from cfg; empty are the leaf columns without a value in any
-// input.
 func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -673,27 +681,9 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	fw, err := pqarrow.NewFileWriter(sc, writerOnly{f}, schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
-	if err != nil {
-		return fail(fmt.Errorf("start %s: %w", o.Name, err))
-	}
-	var rows int64
-	for _, p := range paths {
-		n, err := c.copyRows(ctx, p, fw, sc)
-		if err != nil {
-			return fail(fmt.Errorf("merge %s into %s: %w", filepath.Base(p), o.Name, err))
-		}
-		rows += n
-	}
-	if rows != o.Rows {
-		return fail(fmt.Errorf("merge into %s: read %d rows, the inputs' footers say %d", o.Name, rows, o.Rows))
-	}
-	if err := fw.AppendKeyValueMetadata(lake.MetaBatches, strings.Join(o.IDs, ",")); err != nil {
+	open := func(i int) (*file.Reader, error) { return file.OpenParquetFile(paths[i], false) }
+	if err := c.encode(ctx, writerOnly{f}, open, sc, o, cfg, empty); err != nil {
 		return fail(err)
-	}
-	if err := fw.Close(); err != nil {
-		return fail(fmt.Errorf("finish %s: %w", o.Name, err))
 	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
@@ -709,13 +699,45 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 	return nil
 }
 
-// copyRows appends the rows of one file to fw.
-func (c *Compactor) copyRows(ctx context.Context, path string, fw *pqarrow.FileWriter, sc *arrow.Schema) (int64, error) {
-	r, err := file.OpenParquetFile(path, false)
+// encode writes the rows of o's inputs (open(i) opens o.Inputs[i]), in
+// order, as one Parquet file into w, with the union of their batch ids.
+// It has the lake's Parquet settings (schema.ParquetProperties, the
+// writer's too, so that a merged file is as engine-safe as the files it
+// replaces) from cfg; empty are the leaf columns without a value in any
+// input.
+func (c *Compactor) encode(ctx context.Context, w io.Writer, open func(i int) (*file.Reader, error), sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
+	fw, err := pqarrow.NewFileWriter(sc, w, schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("start %s: %w", o.Name, err)
 	}
-	defer r.Close()
+	var rows int64
+	for i, name := range o.Inputs {
+		r, err := open(i)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", name, err)
+		}
+		n, err := c.copyRows(ctx, r, fw, sc)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("merge %s into %s: %w", name, o.Name, err)
+		}
+		rows += n
+	}
+	if rows != o.Rows {
+		return fmt.Errorf("merge into %s: read %d rows, the inputs' footers say %d", o.Name, rows, o.Rows)
+	}
+	if err := fw.AppendKeyValueMetadata(lake.MetaBatches, strings.Join(o.IDs, ",")); err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("finish %s: %w", o.Name, err)
+	}
+	return nil
+}
+
+// copyRows appends the rows of one file to fw.
+func (c *Compactor) copyRows(ctx context.Context, r *file.Reader, fw *pqarrow.FileWriter, sc *arrow.Schema) (int64, error) {
 	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, c.cfg.Mem)
 	if err != nil {
 		return 0, err
@@ -741,6 +763,6 @@ func (c *Compactor) copyRows(ctx context.Context, path string, fw *pqarrow.FileW
 
 // writerOnly hides Close, so that closing the Parquet writer leaves the
 // file open for Sync.
-type writerOnly struct{ f *os.File }
+type writerOnly struct{ f io.Writer }
 
 func (w writerOnly) Write(b []byte) (int, error) { return w.f.Write(b) }

@@ -72,6 +72,12 @@ func addFile(t *testing.T, lake string, ledger *writertest.Ledger, rel string, f
 // addFileWith is addFile with a writer configured by cfg.
 func addFileWith(t *testing.T, cfg writer.Config, lake string, ledger *writertest.Ledger, rel string, first, n int) {
 	t.Helper()
+	addFileTo(t, cfg, dir.Lake{Root: lake}, ledger, rel, first, n)
+}
+
+// addFileTo is addFileWith into any lake.
+func addFileTo(t *testing.T, cfg writer.Config, l writer.Lake, ledger *writertest.Ledger, rel string, first, n int) {
+	t.Helper()
 	lt, err := schema.Load("Azure.Audit")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +102,7 @@ func addFileWith(t *testing.T, cfg writer.Config, lake string, ledger *writertes
 	if err != nil {
 		t.Fatalf("build record: %v", err)
 	}
-	w := writer.New(cfg, dir.Lake{Root: lake}, ledger, nil)
+	w := writer.New(cfg, l, ledger, nil)
 	var acked atomic.Int32
 	err = w.Add(context.Background(), tbl, partition, fmt.Sprintf("batch-%06d", first), rec,
 		writer.Pending{Ack: func(context.Context) error { acked.Add(1); return nil }, Nak: func() error { return nil }})
