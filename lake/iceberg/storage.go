@@ -28,15 +28,21 @@ type store struct {
 }
 
 // openStore maps Config.Lake, classified by internal/location, to its
-// store. A new kind of lake is a new case here (S3 and GCS: iceberg-go's
-// io/gocloud/s3 and gcs with their s3.* and gcs.* properties).
+// store. A new kind of lake is a new case here (GCS: iceberg-go's
+// io/gocloud/gcs with its gcs.* properties).
 func openStore(cfg Config) (store, error) {
 	loc, err := location.Parse(location.Lake, cfg.Lake)
 	if err != nil {
 		return store{}, fmt.Errorf("%w: lake: %w", ErrConfig, err)
 	}
-	if loc.Kind == location.Azure {
+	switch loc.Kind {
+	case location.Azure:
 		return azureStore(loc.Azure, cfg.Azure)
+	case location.S3:
+		return s3Store(loc)
+	case location.Local:
+	default:
+		return store{}, fmt.Errorf("%w: lake %s: Iceberg tables on %s are not supported yet; use S3, Azure or a local folder", ErrConfig, loc, loc.Kind)
 	}
 	abs, err := filepath.Abs(loc.Path)
 	if err != nil {
