@@ -17,7 +17,7 @@ type DdlCmd struct {
 	LogTypeFlags `embed:""`
 	TableFlags   `embed:""`
 	Engine       string `help:"Engine: duckdb, trino, athena, spark or snowflake." required:"" enum:"duckdb,trino,athena,spark,snowflake" placeholder:"ENGINE"`
-	Lake         string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake." default:"lake"`
+	Lake         string `help:"Where the engine reads the lake: a folder or URL for duckdb, a URL for trino and spark (a folder becomes file:///...), s3:// for athena, @stage[/path] for snowflake. The writer's --lake URL works as it is: an s3:// or gs:// URL loses its query (?region=, ?endpoint=)." default:"lake"`
 	Partition    string `help:"The lake's folders, as the parsers' --partition: hour (category=/date=/hour=) or day (category=/date=)." default:"hour" enum:"hour,day"`
 	Table        string `help:"Name of the main table, optionally schema.name or catalog.schema.name; the quarantine table gets the suffix _quarantine (default: the log type's table, azure_audit for Azure.Audit)." placeholder:"NAME"`
 }
@@ -61,9 +61,18 @@ func (c *DdlCmd) Run(env *Env) error {
 
 // ddlLake turns a local folder into what the engine reads: an absolute path
 // for DuckDB (the DDL may run elsewhere than here), a file:// URL for Spark
-// and Trino. URLs (any scheme: the engine reads the lake, with its own
-// file systems) and stages are kept as they are.
+// and Trino. The writer's s3:// and gs:// lake URLs lose their query
+// (region, endpoint: the writer's, not the engine's): s3://bucket/folder.
+// Other URLs (any scheme: the engine reads the lake, with its own file
+// systems) and stages are kept as they are.
 func ddlLake(e ddl.Engine, lake string) (string, error) {
+	if s := location.Scheme(lake); s == "s3" || s == "gs" {
+		loc, err := location.Parse(location.Lake, lake)
+		if err != nil {
+			return "", &flagError{flag: "lake", problem: err.Error()}
+		}
+		return strings.TrimSuffix(loc.String(), "/"), nil
+	}
 	if location.Scheme(lake) != "" || strings.HasPrefix(lake, "@") {
 		return lake, nil
 	}

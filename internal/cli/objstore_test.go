@@ -215,3 +215,24 @@ func TestCompactS3(t *testing.T) {
 		t.Fatalf("the run after compaction changed the lake: %d objects, %d before", len(again), len(after))
 	}
 }
+
+// TestDdlS3Lake: ddl for Athena and Trino takes the writer's --lake URL
+// of an S3 lake and prints the tables' locations in it (Athena's
+// LOCATION 's3://bucket/folder/<table>/', Trino's external_location
+// without the last '/'), without the writer's query (region, endpoint).
+func TestDdlS3Lake(t *testing.T) {
+	for engine, end := range map[string]string{"athena": "/'", "trino": "'"} {
+		code, out, errs := runMain("ddl", "--engine", engine, "--lake", "s3://my-bucket/entra/lake/?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", engine, code, errs)
+		}
+		for _, want := range []string{"'s3://my-bucket/entra/lake/azure_audit" + end, "'s3://my-bucket/entra/lake/azure_audit_quarantine" + end} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: no %s in:\n%s", engine, want, out)
+			}
+		}
+		if strings.Contains(out, "region=") || strings.Contains(out, "127.0.0.1") {
+			t.Errorf("%s: the writer's query is in the DDL:\n%s", engine, out)
+		}
+	}
+}
