@@ -144,6 +144,7 @@ func TestObjectLakeUnusable(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSpace(errs), "\n")
 			line := lines[len(lines)-1]
+
 			if len(lines) != 1 {
 				t.Errorf("stderr has %d lines, want 1:\n%s", len(lines), errs)
 			}

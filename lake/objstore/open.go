@@ -46,7 +46,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	case location.S3:
 		b, err := openS3(ctx, loc)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", l.name, newError("open", l.name, credentialsAWS, err))
+			return nil, newError("open", l.name, credentialsAWS, err)
 		}
 		var c *s3.Client
 		if !b.As(&c) {
@@ -66,12 +66,12 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 		// emulator serves for keys with '/' too (its XML reads 404).
 		c, err := storage.NewClient(ctx, storage.WithJSONReads())
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", l.name, newError("open", l.name, credentialsGCP, err))
+			return nil, newError("open", l.name, credentialsGCP, err)
 		}
 		b, err := gcsblob.OpenBucket(ctx, nil, loc.Bucket, &gcsblob.Options{Client: c})
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("open %s: %w", l.name, newError("open", l.name, credentialsGCP, err))
+			return nil, newError("open", l.name, credentialsGCP, err)
 		}
 		l.b = b
 		l.wrap = func(op, key string, err error) error {
