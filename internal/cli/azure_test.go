@@ -36,7 +36,7 @@ func TestAzureUnusableFailsAtStart(t *testing.T) {
 		{"source key rejected", wrongKey, az.URL("insights-logs-signinlogs"), t.TempDir(),
 			[]string{"insights-logs-signinlogs", "403"}},
 		{"lake key rejected", wrongKey, "../../testdata/export", az.URL("lake"),
-			[]string{"lake", "403", "not writable"}},
+			[]string{"lake", "403", "is not usable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("AZURE_STORAGE_CONNECTION_STRING", tc.conn)
