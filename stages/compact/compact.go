@@ -317,6 +317,33 @@ func (c *Compactor) partition(ctx context.Context, rel string, st *Stats) error 
 		in.name = n
 		inputs = append(inputs, in)
 	}
+	jobDir := filepath.Join(c.cfg.Lake, StagingDir, "job-"+randomHex())
+	return c.job(ctx, rel, inputs, st, jobRunner{
+		run:    func(j journal) error { return c.run(ctx, jobDir, j, inputs) },
+		settle: func() error { return c.settle(ctx, jobDir) },
+		size: func(name string) int64 {
+			if info, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				return info.Size()
+			}
+			return 0
+		},
+	})
+}
+
+// jobRunner is how a partition's job is done in one kind of lake.
+type jobRunner struct {
+	// run does the job: journal, new files, ledger, old files.
+	run func(j journal) error
+	// settle leaves the lake as consistent as a failed job's state allows.
+	settle func() error
+	// size is the size of a file of the partition (0 if unknown).
+	size func(name string) int64
+}
+
+// job plans the compaction of partition rel from its input files (in
+// name order) and runs it, counting the work in st. Files of different
+// schemas are left as they are.
+func (c *Compactor) job(ctx context.Context, rel string, inputs []inputFile, st *Stats, r jobRunner) error {
 	for _, in := range inputs[1:] {
 		if !in.schema.Equal(inputs[0].schema) {
 			c.log.Warn("partition not compacted: its files have different schemas", "partition", rel, "file", in.name)
@@ -327,13 +354,15 @@ func (c *Compactor) partition(ctx context.Context, rel string, st *Stats) error 
 	if !slices.ContainsFunc(outs, output.merged) {
 		return nil
 	}
-	j := journal{Partition: rel, Inputs: names, Outputs: outs}
-	jobDir := filepath.Join(c.cfg.Lake, StagingDir, "job-"+randomHex())
-	err = c.run(ctx, jobDir, j, inputs)
+	names := make([]string, len(inputs))
+	for i, in := range inputs {
+		names[i] = in.name
+	}
+	err := r.run(journal{Partition: rel, Inputs: names, Outputs: outs})
 	var crash *errCrash
 	if err != nil && !errors.As(err, &crash) {
 		// Leave the lake as consistent as the job's state allows.
-		if serr := c.settle(ctx, jobDir); serr != nil {
+		if serr := r.settle(); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}
@@ -348,9 +377,7 @@ func (c *Compactor) partition(ctx context.Context, rel string, st *Stats) error 
 	}
 	for _, o := range outs {
 		st.Rows += o.Rows
-		if info, err := os.Stat(filepath.Join(dir, o.Name)); err == nil {
-			st.BytesOut += info.Size()
-		}
+		st.BytesOut += r.size(o.Name)
 	}
 	c.log.LogAttrs(ctx, slog.LevelInfo, "partition compacted", slog.String("partition", rel),
 		slog.Int("files_in", len(names)), slog.Int("files_out", len(outs)))

@@ -39,8 +39,23 @@
 // (lake.FileName), and after the swap compaction records those ids against
 // the merged file through [Ledger].
 //
-// Compaction works on a local lake folder only (it renames folders in
-// place); it imports no lake driver, only the lake root package's naming.
+// # Object stores
+//
+// With Config.Store (a lake in S3, GCS or Azure: lake/objstore) nothing
+// can be renamed. Each merged file is uploaded under its final name (it
+// appears whole), the ledger is pointed at it, then its inputs are
+// deleted: a reader listing the partition between the upload and the
+// deletions sees the merged file and its inputs, and counts those rows
+// twice. The journal is an object <lake>/.compact/job-<random>.json,
+// written first; a run settles each journal it finds: when every merged
+// file exists the job is finished (ledger, inputs deleted), otherwise the
+// merged files written so far are deleted (no ledger entry points at
+// them yet). The lock is an object, <lake>/.compact/lock.json, created
+// with a conditional write (it fails if the object exists) and deleted at
+// the end; one older than StaleLock, left by a killed run, is taken over.
+//
+// Compaction imports no lake driver, only the lake root package's naming
+// and file types; the object store is the Store interface.
 //
 // # Errors
 //

@@ -188,7 +188,6 @@ func (c *Compactor) openObject(ctx context.Context, rel string) (*file.Reader, i
 // merged files, ledger, then the inputs go.
 func (c *Compactor) objectPartition(ctx context.Context, rel string, files []lake.Object, st *Stats) error {
 	inputs := make([]inputFile, 0, len(files))
-	var names []string
 	for _, f := range files {
 		r, size, err := c.openObject(ctx, f.Rel)
 		if err != nil {
@@ -200,46 +199,20 @@ func (c *Compactor) objectPartition(ctx context.Context, rel string, files []lak
 			return fmt.Errorf("compact %s: %w", rel, err)
 		}
 		inputs = append(inputs, in)
-		names = append(names, in.name)
 	}
-	for _, in := range inputs[1:] {
-		if !in.schema.Equal(inputs[0].schema) {
-			c.log.Warn("partition not compacted: its files have different schemas", "partition", rel, "file", in.name)
-			return nil
-		}
-	}
-	outs := c.plan(inputs)
-	if !slices.ContainsFunc(outs, output.merged) {
-		return nil
-	}
-	j := journal{Partition: rel, Inputs: names, Outputs: outs}
 	jobRel := StagingDir + "/job-" + randomHex() + ".json"
-	err := c.runObjectJob(ctx, jobRel, j, inputs)
-	var crash *errCrash
-	if err != nil && !errors.As(err, &crash) {
-		if serr := c.settleObjects(ctx, jobRel); serr != nil {
-			err = errors.Join(err, serr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("compact %s: %w", rel, err)
-	}
-	st.Partitions++
-	st.FilesIn += len(names)
-	st.FilesOut += len(outs)
-	for _, in := range inputs {
-		st.BytesIn += in.size
-	}
-	for _, o := range outs {
-		st.Rows += o.Rows
-		if r, err := c.cfg.Store.Open(ctx, rel+"/"+o.Name); err == nil {
-			st.BytesOut += r.Size()
-			r.Close()
-		}
-	}
-	c.log.LogAttrs(ctx, slog.LevelInfo, "partition compacted", slog.String("partition", rel),
-		slog.Int("files_in", len(names)), slog.Int("files_out", len(outs)))
-	return nil
+	return c.job(ctx, rel, inputs, st, jobRunner{
+		run:    func(j journal) error { return c.runObjectJob(ctx, jobRel, j, inputs) },
+		settle: func() error { return c.settleObjects(ctx, jobRel) },
+		size: func(name string) int64 {
+			r, err := c.cfg.Store.Open(ctx, rel+"/"+name)
+			if err != nil {
+				return 0
+			}
+			defer r.Close()
+			return r.Size()
+		},
+	})
 }
 
 // runObjectJob writes the journal and the merged files, then finishes.
