@@ -495,15 +495,7 @@ func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []
 // finish completes a swapped job: ledger, late files, old files.
 func (c *Compactor) finish(ctx context.Context, jobDir string, j journal) error {
 	dir := filepath.Join(c.cfg.Lake, filepath.FromSlash(j.Partition))
-	for _, o := range j.Outputs {
-		if !o.merged() || len(o.IDs) == 0 {
-			continue
-		}
-		if err := c.ledger.Record(ctx, j.Partition+"/"+o.Name, o.IDs); err != nil {
-			return fmt.Errorf("record batches of %s/%s: %w", j.Partition, o.Name, err)
-		}
-	}
-	if err := c.hook(StepRecorded, j.Partition); err != nil {
+	if err := c.record(ctx, j); err != nil {
 		return err
 	}
 	// A writer may have added a file to the partition between the listing
@@ -540,6 +532,19 @@ func (c *Compactor) finish(ctx context.Context, jobDir string, j journal) error 
 		return err
 	}
 	return syncDir(filepath.Dir(jobDir))
+}
+
+// record points the ledger at the merged files of j (StepRecorded).
+func (c *Compactor) record(ctx context.Context, j journal) error {
+	for _, o := range j.Outputs {
+		if !o.merged() || len(o.IDs) == 0 {
+			continue
+		}
+		if err := c.ledger.Record(ctx, j.Partition+"/"+o.Name, o.IDs); err != nil {
+			return fmt.Errorf("record batches of %s/%s: %w", j.Partition, o.Name, err)
+		}
+	}
+	return c.hook(StepRecorded, j.Partition)
 }
 
 // settle resolves a job folder left by a crash (or by a failed job): before

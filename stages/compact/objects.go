@@ -266,15 +266,7 @@ func (c *Compactor) runObjectJob(ctx context.Context, jobRel string, j journal, 
 // finishObjects completes a job whose merged files are all there: the
 // ledger, then the inputs and the journal go.
 func (c *Compactor) finishObjects(ctx context.Context, jobRel string, j journal) error {
-	for _, o := range j.Outputs {
-		if !o.merged() || len(o.IDs) == 0 {
-			continue
-		}
-		if err := c.ledger.Record(ctx, j.Partition+"/"+o.Name, o.IDs); err != nil {
-			return fmt.Errorf("record batches of %s/%s: %w", j.Partition, o.Name, err)
-		}
-	}
-	if err := c.hook(StepRecorded, j.Partition); err != nil {
+	if err := c.record(ctx, j); err != nil {
 		return err
 	}
 	for _, o := range j.Outputs {
