@@ -223,7 +223,7 @@ func TestCompactS3(t *testing.T) {
 // without the last '/'), without the writer's query (region, endpoint).
 func TestDdlS3Lake(t *testing.T) {
 	for engine, end := range map[string]string{"athena": "/'", "trino": "'"} {
-		code, out, errs := runMain("ddl", "--engine", engine, "--lake", "s3://my-bucket/entra/lake/?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true")
+		code, out, errs := mainOut("ddl", "--engine", engine, "--lake", "s3://my-bucket/entra/lake/?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", engine, code, errs)
 		}
