@@ -209,7 +209,7 @@ func TestBadCatalogs(t *testing.T) {
 	}
 	for _, c := range []struct{ name, lake string }{
 		{"lake under /", "/lake-at-root"},
-		{"s3 lake", "s3://bucket/lake"},
+		{"gs lake", "gs://bucket/lake"},
 	} {
 		if _, err := Open(t.Context(), Config{Lake: c.lake, LogType: auditType(t)}); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", c.name, err)

@@ -1,6 +1,7 @@
 package iceberg
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	iceio "github.com/apache/iceberg-go/io"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3, s3a, s3n
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/entralake/entralake/internal/location"
 )
 
@@ -29,14 +31,16 @@ func s3Store(loc location.Location) (store, error) {
 	}
 	region := loc.Query.Get("region")
 	if region == "" {
-		region = os.Getenv("AWS_REGION")
+		region = os.Getenv("AWS_DEFAULT_REGION")
+		// AWS_REGION, or the profile's region.
+		if cfg, err := config.LoadDefaultConfig(context.Background()); err == nil && cfg.Region != "" {
+			region = cfg.Region
+		}
 	}
 	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
+		return store{}, fmt.Errorf("%w: lake %s: no AWS region: add ?region=<region> to the URL or set AWS_REGION", ErrConfig, loc)
 	}
-	if region != "" {
-		props[iceio.S3Region] = region
-	}
+	props[iceio.S3Region] = region
 	if ep := loc.Query.Get("endpoint"); ep != "" {
 		// Path-style addressing follows from an endpoint in iceberg-go.
 		props[iceio.S3EndpointURL] = ep
