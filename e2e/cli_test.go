@@ -88,7 +88,7 @@ func TestUsageErrors(t *testing.T) {
 // reason.
 func TestUnsupportedLocations(t *testing.T) {
 	src := absPath(t, testdataExport)
-	lakeForms := "use a local folder, or https://<account>.blob.core.windows.net/<container>[/<folder>], or https://<account>.dfs.core.windows.net/<container>[/<folder>], or abfss://<container>@<account>.dfs.core.windows.net[/<folder>], or http://<host>:<port>/<account>/<container>[/<folder>] (Azurite), or s3://<bucket>[/<folder>][?region=<region>&endpoint=<URL>&use_path_style=true], or gs://<bucket>[/<folder>]; see 'entralake run --help'"
+	lakeForms := "use a local folder, or https://<account>.blob.core.windows.net/<container>[/<folder>], or https://<account>.dfs.core.windows.net/<container>[/<folder>], or abfss://<container>@<account>.dfs.core.windows.net[/<folder>], or http://<host>:<port>/<account>/<container>[/<folder>] (Azurite), or azblob://<container>[/<folder>] (account from AZURE_STORAGE_ACCOUNT or ?storage_account=), or s3://<bucket>[/<folder>][?region=<region>&endpoint=<URL>&use_path_style=true], or gs://<bucket>[/<folder>]; see 'entralake run --help'"
 	azureLake := "https://acct.blob.core.windows.net/lake"
 	for _, tc := range []struct {
 		args []string
@@ -98,7 +98,7 @@ func TestUnsupportedLocations(t *testing.T) {
 		{[]string{"run", "--source", src, "--lake", "gs://bucket/lake?sig=c2VjcmV0", "--once"}, "--lake: bad storage URL gs://bucket/lake: unknown query parameter \"sig\""},
 		{[]string{"run", "--source", src, "--lake", "s3://bucket/lake?regoin=eu-west-1", "--once"}, "--lake: bad storage URL s3://bucket/lake: unknown query parameter \"regoin\""},
 		{[]string{"run", "--source", src, "--lake", "s3:///lake", "--once"}, "--lake: bad storage URL s3:///lake: no bucket"},
-		{[]string{"run", "--source", src, "--lake", "azblob://lake", "--once"}, "scheme azblob:// is not supported"},
+		{[]string{"run", "--source", src, "--lake", "azblob://lake?sig=c2VjcmV0", "--once"}, "--lake: bad storage URL azblob://lake: unknown query parameter \"sig\" (accepted: storage_account, domain, protocol, localemu; a SAS goes in AZURE_STORAGE_SAS_TOKEN)"},
 		{[]string{"run", "--source", "s3://bucket/export", "--lake", "lake", "--once"}, "--source: unsupported location s3://bucket/export: s3:// is for --lake only; use a local folder laid out as <container>/<blob path>, or https://<account>.blob.core.windows.net[/<container>]"},
 		{[]string{"run", "--source", src, "--lake", "https:/acct.blob.core.windows.net/lake", "--once"}, "--lake: bad storage URL https:/acct.blob.core.windows.net/lake: want https://...; use a local folder"},
 		{[]string{"run", "--source", src, "--lake", "https://acct.blob.core.windows.net", "--once"}, "--lake: bad storage URL https://acct.blob.core.windows.net/: a lake URL names a container"},

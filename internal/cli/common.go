@@ -150,7 +150,7 @@ func (f ParserFlags) concurrency() int {
 
 // WriterFlags configure the lake.
 type WriterFlags struct {
-	Lake          string        `help:"Lake folder or URL: s3://<bucket>[/<folder>][?region=...&endpoint=...&use_path_style=true], gs://<bucket>[/<folder>], https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>]; credentials from each cloud's standard chain. Tables go to <lake>/<table> (azure_audit and azure_audit_quarantine for --log-type Azure.Audit)." required:"" placeholder:"DIR|URL"`
+	Lake          string        `help:"Lake folder or URL: s3://<bucket>[/<folder>][?region=...&endpoint=...&use_path_style=true], gs://<bucket>[/<folder>], https://<account>.blob.core.windows.net/<container>[/<folder>], abfss://<container>@<account>.dfs.core.windows.net[/<folder>], azblob://<container>[/<folder>] (account from AZURE_STORAGE_ACCOUNT); credentials from each cloud's standard chain. Tables go to <lake>/<table> (azure_audit and azure_audit_quarantine for --log-type Azure.Audit)." required:"" placeholder:"DIR|URL"`
 	RollSize      Size          `help:"Close a Parquet file when its buffered Arrow data reaches this size (about 6% of it lands on disk as zstd Parquet; compact merges an hour's files later)." default:"96MiB"`
 	RollRows      int64         `help:"Close a Parquet file at this many rows." default:"1000000"`
 	RollAge       time.Duration `help:"Close a Parquet file this long after its first row arrived." default:"1m"`

@@ -62,11 +62,11 @@ func (c *DdlCmd) Run(env *Env) error {
 // ddlLake turns a local folder into what the engine reads: an absolute path
 // for DuckDB (the DDL may run elsewhere than here), a file:// URL for Spark
 // and Trino. The writer's s3:// and gs:// lake URLs lose their query
-// (region, endpoint: the writer's, not the engine's): s3://bucket/folder.
-// Other URLs (any scheme: the engine reads the lake, with its own file
+// (region, endpoint: the writer's, not the engine's): s3://bucket/folder;
+// gocloud's azblob:// becomes the Azure URL it names. Other URLs (any scheme: the engine reads the lake, with its own file
 // systems) and stages are kept as they are.
 func ddlLake(e ddl.Engine, lake string) (string, error) {
-	if s := location.Scheme(lake); s == "s3" || s == "gs" {
+	if s := location.Scheme(lake); s == "s3" || s == "gs" || s == "azblob" {
 		loc, err := location.Parse(location.Lake, lake)
 		if err != nil {
 			return "", &flagError{flag: "lake", problem: err.Error()}

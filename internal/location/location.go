@@ -1,7 +1,7 @@
 // Package location classifies the values of --source and --lake: a folder
 // on this machine, or the URL of a storage service entralake reads and
 // writes. It is the one place that decides what a value names, so that a
-// URL with a scheme entralake does not support (azblob://, file://) or a
+// URL with a scheme entralake does not support (wasb://, file://) or a
 // malformed one is refused before anything is created, instead of being
 // taken for a local folder named "s3:".
 //
@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/entralake/entralake/internal/azstorage"
@@ -73,8 +75,11 @@ var schemes = map[string]Kind{
 	"http":  Azure,
 	"abfss": Azure,
 	"abfs":  Azure,
-	"s3":    S3,
-	"gs":    GCS,
+	// azblob is gocloud.dev's form: the container in the host, the
+	// account from the environment (azblobURL).
+	"azblob": Azure,
+	"s3":     S3,
+	"gs":     GCS,
 }
 
 // S3Params are the query parameters an s3:// lake URL may carry (those of
@@ -97,6 +102,7 @@ func Forms(r Role) []string {
 			"https://<account>.dfs.core.windows.net[/<container>]",
 			"abfss://<container>@<account>.dfs.core.windows.net",
 			"http://<host>:<port>/<account>[/<container>] (Azurite)",
+			"azblob://<container> (account from AZURE_STORAGE_ACCOUNT)",
 		}
 	}
 	return []string{
@@ -105,6 +111,7 @@ func Forms(r Role) []string {
 		"https://<account>.dfs.core.windows.net/<container>[/<folder>]",
 		"abfss://<container>@<account>.dfs.core.windows.net[/<folder>]",
 		"http://<host>:<port>/<account>/<container>[/<folder>] (Azurite)",
+		"azblob://<container>[/<folder>] (account from AZURE_STORAGE_ACCOUNT or ?storage_account=)",
 		"s3://<bucket>[/<folder>][?region=<region>&endpoint=<URL>&use_path_style=true]",
 		"gs://<bucket>[/<folder>]",
 	}
@@ -181,6 +188,12 @@ func Parse(r Role, s string) (Location, error) {
 	}
 	switch kind {
 	case Azure:
+		if scheme == "azblob" {
+			var err error
+			if s, err = azblobURL(s); err != nil {
+				return Location{}, err
+			}
+		}
 		loc, err := azstorage.ParseURL(s)
 		if err != nil {
 			return Location{}, err
@@ -200,6 +213,58 @@ func Parse(r Role, s string) (Location, error) {
 		return parseBucketURL(kind, scheme, s)
 	}
 	return Location{}, fmt.Errorf("%w %s", ErrUnsupported, stripQuery(s))
+}
+
+// azblobURL turns gocloud.dev's azblob://<container>[/<folder>] into the
+// Azure URL it names, with gocloud's rules: the account is the
+// storage_account query parameter or AZURE_STORAGE_ACCOUNT, the domain
+// (domain, AZURE_STORAGE_DOMAIN; blob.core.windows.net by default) and the
+// protocol (protocol, AZURE_STORAGE_PROTOCOL; https) likewise, and a local
+// emulator (localemu=true, AZURE_STORAGE_IS_LOCAL_EMULATOR, or a domain
+// on localhost or 127.0.0.1) puts the account in the path. The
+// credentials stay those of the Azure URL forms (internal/azstorage).
+func azblobURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%w %s: %v", ErrBadURL, stripQuery(s), errors.Unwrap(err))
+	}
+	if u.Host == "" || u.User != nil || u.Port() != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w %s: want azblob://<container>[/<folder>]", ErrBadURL, stripQuery(s))
+	}
+	account, domain, protocol := os.Getenv("AZURE_STORAGE_ACCOUNT"), os.Getenv("AZURE_STORAGE_DOMAIN"), os.Getenv("AZURE_STORAGE_PROTOCOL")
+	emulator, _ := strconv.ParseBool(os.Getenv("AZURE_STORAGE_IS_LOCAL_EMULATOR"))
+	for k, v := range u.Query() {
+		switch k {
+		case "storage_account":
+			account = v[0]
+		case "domain":
+			domain = v[0]
+		case "protocol":
+			protocol = v[0]
+		case "localemu":
+			if emulator, err = strconv.ParseBool(v[0]); err != nil {
+				return "", fmt.Errorf("%w %s: localemu=%q is not true or false", ErrBadURL, stripQuery(s), v[0])
+			}
+		default:
+			return "", fmt.Errorf("%w %s: unknown query parameter %q (accepted: storage_account, domain, protocol, localemu; a SAS goes in AZURE_STORAGE_SAS_TOKEN)", ErrBadURL, stripQuery(s), k)
+		}
+	}
+	switch {
+	case account == "":
+		return "", fmt.Errorf("%w %s: no storage account: set AZURE_STORAGE_ACCOUNT or ?storage_account=, or give https://<account>.blob.core.windows.net/<container>", ErrBadURL, stripQuery(s))
+	case protocol == "":
+		protocol = "https"
+	case protocol != "http" && protocol != "https":
+		return "", fmt.Errorf("%w %s: protocol %q is not http or https", ErrBadURL, stripQuery(s), protocol)
+	}
+	if domain == "" {
+		domain = "blob.core.windows.net"
+	}
+	path := "/" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
+	if emulator || strings.HasPrefix(domain, "127.0.0.1") || strings.HasPrefix(domain, "localhost") {
+		return protocol + "://" + domain + "/" + account + path, nil
+	}
+	return protocol + "://" + account + "." + domain + path, nil
 }
 
 // bucketRE matches the bucket names S3 and GCS accept (lower case, digits,

@@ -60,7 +60,7 @@ func TestParseRefuses(t *testing.T) {
 		{location.Lake, "s3://bucket/lake?regoin=x", location.ErrBadURL, `unknown query parameter "regoin"`},
 		{location.Lake, "s3://bucket/lake?prefix=x/", location.ErrBadURL, `unknown query parameter "prefix"`},
 		{location.Lake, "gs://bucket/lake?region=x", location.ErrBadURL, "accepted: none"},
-		{location.Lake, "azblob://lake", location.ErrUnsupported, "azblob://"},
+		{location.Lake, "wasb://lake@acct.blob.core.windows.net", location.ErrUnsupported, "wasb://"},
 		{location.Lake, "file:///srv/lake", location.ErrUnsupported, "file://"},
 		{location.Lake, "S3://bucket?sig=c2VjcmV0", location.ErrBadURL, "S3://bucket"},
 		{location.Lake, "ftp://host/x?sig=c2VjcmV0", location.ErrUnsupported, "ftp://"},
@@ -84,6 +84,45 @@ func TestParseRefuses(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "c2VjcmV0") {
 			t.Errorf("Parse(%q): error %q holds the query", tc.in, err)
+		}
+	}
+}
+
+// TestParseAzblob: gocloud.dev's azblob:// form names the Azure URL that
+// gocloud's own opener would, with the account from the environment.
+func TestParseAzblob(t *testing.T) {
+	for _, env := range []string{"AZURE_STORAGE_DOMAIN", "AZURE_STORAGE_PROTOCOL", "AZURE_STORAGE_IS_LOCAL_EMULATOR"} {
+		t.Setenv(env, "")
+	}
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "")
+	if _, err := location.Parse(location.Lake, "azblob://lake"); !errors.Is(err, location.ErrBadURL) || !strings.Contains(err.Error(), "AZURE_STORAGE_ACCOUNT") {
+		t.Errorf("azblob:// without an account: %v, want ErrBadURL naming AZURE_STORAGE_ACCOUNT", err)
+	}
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "acct")
+	for _, tc := range []struct{ in, want string }{
+		{"azblob://lake", "https://acct.blob.core.windows.net/lake"},
+		{"azblob://lake/entra/audit/", "https://acct.blob.core.windows.net/lake/entra/audit"},
+		{"azblob://lake?storage_account=other", "https://other.blob.core.windows.net/lake"},
+		{"azblob://lake/x?domain=127.0.0.1:10000&protocol=http&storage_account=devstoreaccount1", "http://127.0.0.1:10000/devstoreaccount1/lake/x"},
+		{"azblob://lake?domain=azurite:10000&protocol=http&localemu=true", "http://azurite:10000/acct/lake"},
+	} {
+		loc, err := location.Parse(location.Lake, tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if loc.Kind != location.Azure || loc.String() != tc.want {
+			t.Errorf("Parse(%q) = %v %q, want Azure %q", tc.in, loc.Kind, loc.String(), tc.want)
+		}
+	}
+	t.Setenv("AZURE_STORAGE_DOMAIN", "localhost:10000")
+	t.Setenv("AZURE_STORAGE_PROTOCOL", "http")
+	if loc, err := location.Parse(location.Lake, "azblob://lake"); err != nil || loc.String() != "http://localhost:10000/acct/lake" {
+		t.Errorf("azblob:// with the emulator's domain in the environment: %v %q", err, loc.String())
+	}
+	for _, bad := range []string{"azblob://lake?sig=c2VjcmV0", "azblob://lake?protocol=ftp", "azblob://lake?localemu=maybe", "azblob://", "azblob://lake:99/x"} {
+		if _, err := location.Parse(location.Lake, bad); !errors.Is(err, location.ErrBadURL) || strings.Contains(err.Error(), "c2VjcmV0") {
+			t.Errorf("Parse(%q) = %v, want ErrBadURL without the query", bad, err)
 		}
 	}
 }
