@@ -10,7 +10,9 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/dustin/go-humanize"
+	"github.com/entralake/entralake/internal/ddl"
 	"github.com/entralake/entralake/internal/location"
+	"github.com/entralake/entralake/lake/iceberg"
 	"github.com/entralake/entralake/schema"
 )
 
@@ -226,6 +228,9 @@ func (g GenCmd) Validate() error {
 // Validate checks the compact flags.
 func (c CompactCmd) Validate() error {
 	err := checkLocation("lake", location.Lake, c.Lake)
+	if err == nil && c.iceberg() {
+		err = c.validateIceberg()
+	}
 	var berr error
 	if _, e := parseHour(c.Before, false); e != nil {
 		berr = &flagError{"before", c.Before, e.Error()}
@@ -237,7 +242,7 @@ func (c CompactCmd) Validate() error {
 // footers, so the lake must be a local folder.
 func (s StatusCmd) Validate() error {
 	var err error
-	if s.Lake != "" {
+	if s.Lake != "" && !s.iceberg() {
 		_, err = localLake("status --lake", s.Lake)
 	}
 	return firstError(err, positive("timeout", s.Timeout))
@@ -291,4 +296,28 @@ func (f ListerFlags) rangeHours() (from, to time.Time, err error) {
 		return from, to, &flagError{"to", f.To, "is before --from " + f.From}
 	}
 	return from, to, nil
+}
+
+// validateIceberg checks the flags of compact's Iceberg mode.
+func (c CompactCmd) validateIceberg() error {
+	if o := c.RemoveOrphansOlderThan; o != 0 && o < iceberg.MinOrphanAge {
+		return &flagError{"remove-orphans-older-than", o, fmt.Sprintf("must be at least %s (a file younger than that may belong to a commit in flight), or 0", iceberg.MinOrphanAge)}
+	}
+	if c.ExpireOlderThan < 0 {
+		return &flagError{"expire-older-than", c.ExpireOlderThan, "must be 0 or more"}
+	}
+	return nil
+}
+
+// Validate checks the ddl flags.
+func (c DdlCmd) Validate() error {
+	switch {
+	case c.SnapshotFiles && !c.iceberg():
+		return &flagError{flag: "snapshot-files", problem: "only with --table-format iceberg"}
+	case c.SnapshotFiles && c.Engine != string(ddl.DuckDB):
+		return &flagError{flag: "snapshot-files", problem: "only with --engine duckdb"}
+	case c.Table != "" && c.iceberg():
+		return &flagError{flag: "table", value: c.Table, problem: "the Iceberg tables keep the names they have in their catalog"}
+	}
+	return nil
 }

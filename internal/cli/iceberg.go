@@ -66,18 +66,6 @@ func (f TableFlags) Validate() error {
 	return &flagError{flag: "catalog", value: redactURL(c), problem: "want sqlite:PATH, postgres://..., https://... (REST), or nothing for the file catalog in the lake"}
 }
 
-// errNotYet reports a command that does not handle Iceberg tables yet.
-var errNotYet = errors.New("does not handle Iceberg tables yet")
-
-// notYet refuses Iceberg mode in a command that cannot handle it yet:
-// what it does to Parquet folders would be wrong for an Iceberg table.
-func (f TableFlags) notYet(cmd string) error {
-	if f.iceberg() {
-		return fmt.Errorf("%s --table-format iceberg: this version %w (the tables are readable with any Iceberg engine: DuckDB iceberg_scan, Spark, Trino)", cmd, errNotYet)
-	}
-	return nil
-}
-
 // icebergLake opens the lake's Iceberg tables (creating, or evolving,
 // them) for a writer: it maps them to writer.Table by name. hourly
 // partitions a new main table by hour. js, when set, provides the commit

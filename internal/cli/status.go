@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entralake/entralake/internal/lakeinfo"
+	"github.com/entralake/entralake/lake/iceberg"
 	"github.com/entralake/entralake/schema"
 	"github.com/entralake/entralake/workers"
 )
@@ -20,7 +21,7 @@ type StatusCmd struct {
 	StateFlags   `embed:""`
 	LogTypeFlags `embed:""`
 	TableFlags   `embed:""`
-	Lake         string        `help:"Lake folder to summarise (files, bytes, newest event time and lag per category; default: none). A local folder only: status reads the files' Parquet footers." placeholder:"DIR"`
+	Lake         string        `help:"Lake to summarise (default: none). Parquet mode: a local folder (files, bytes, newest event time and lag per category, read from the files' footers). Iceberg mode: a folder or Azure URL, as the writers' --lake (per table the current snapshot, its files, rows and bytes, and the last commit's time)." placeholder:"DIR"`
 	JSON         bool          `help:"Print one JSON object, for scripts."`
 	WaitIdle     bool          `help:"Wait until the deployment is idle, then print the status: no task or batch pending or in flight (writers hold none), every finished task settled, every published byte in the lake or waiting for the rest of its line. How a script knows that a replay through separate stages is complete. Exits 1 if --timeout passes first."`
 	Timeout      time.Duration `help:"How long --wait-idle waits." default:"10m"`
@@ -64,19 +65,16 @@ type Status struct {
 	Idle bool   `json:"idle"`
 	Busy string `json:"busy,omitempty"`
 	// Processes are the running processes' health records.
-	Processes  []workers.Health   `json:"processes"`
-	Lake       *lakeinfo.Table    `json:"lake,omitempty"`
+	Processes []workers.Health `json:"processes"`
+	Lake      *lakeinfo.Table  `json:"lake,omitempty"`
+	// Tables are the Iceberg tables (--table-format iceberg).
+	Tables     []iceberg.Status   `json:"iceberg_tables,omitempty"`
 	Quarantine *lakeinfo.Table    `json:"quarantine,omitempty"`
 	Lag        map[string]float64 `json:"lag_seconds,omitempty"`
 }
 
 // Run implements the command.
 func (s *StatusCmd) Run(env *Env) error {
-	if s.Lake != "" {
-		if err := s.notYet("status --lake"); err != nil {
-			return err
-		}
-	}
 	if s.WaitIdle && s.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: want a duration above 0, e.g. 30m", s.Timeout)
 	}
@@ -104,7 +102,15 @@ func (s *StatusCmd) Run(env *Env) error {
 	if st.Processes, err = recs.List(env.Ctx); err != nil {
 		return err
 	}
-	if s.Lake != "" {
+	if s.Lake != "" && s.iceberg() {
+		lt, err := s.logType()
+		if err != nil {
+			return err
+		}
+		if st.Tables, err = icebergStatus(env.Ctx, s.Lake, s.TableFlags, lt); err != nil {
+			return err
+		}
+	} else if s.Lake != "" {
 		lt, err := s.logType()
 		if err != nil {
 			return err
@@ -163,6 +169,16 @@ func (s *StatusCmd) Run(env *Env) error {
 				ready = "no"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", p.Stage, p.Host, p.PID, ready, p.Started.Format(time.RFC3339), strings.ReplaceAll(p.Problem, "\n", "; "))
+		}
+	}
+	if len(st.Tables) > 0 {
+		fmt.Fprintln(tw, "\nTABLE\tSNAPSHOT\tFILES\tROWS\tBYTES\tLAST COMMIT\tSNAPSHOTS KEPT")
+		for _, t := range st.Tables {
+			last := "-"
+			if !t.LastCommit.IsZero() {
+				last = t.LastCommit.Format(time.RFC3339) + " (" + t.Operation + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%d\n", t.Table, t.SnapshotID, t.Files, t.Rows, humanBytes(t.Bytes), last, t.Snapshots)
 		}
 	}
 	if st.Lake != nil {
@@ -261,4 +277,23 @@ func waitIdle(ctx context.Context, c *conn, timeout time.Duration, st *Status) e
 		case <-tick.C:
 		}
 	}
+}
+
+// icebergStatus reports the current snapshot of each of the lake's
+// Iceberg tables.
+func icebergStatus(ctx context.Context, lake string, f TableFlags, lt *schema.LogType) ([]iceberg.Status, error) {
+	l, err := openIceberg(ctx, lake, f, lt, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	var out []iceberg.Status
+	for _, t := range []*iceberg.Table{l.Main, l.Quarantine} {
+		st, err := t.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

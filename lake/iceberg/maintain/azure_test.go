@@ -10,6 +10,7 @@ import (
 
 	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/lake/iceberg"
+	"github.com/entralake/entralake/lake/iceberg/icebergtest"
 	"github.com/entralake/entralake/lake/iceberg/maintain"
 )
 
@@ -36,10 +37,10 @@ func TestCompactAzure(t *testing.T) {
 	ctx := t.Context()
 	var inputs []string
 	for _, tag := range []string{"a", "b", "c"} {
-		inputs = append(inputs, add(t, l.Main, "SignInLogs", day(11), 3, tag))
+		inputs = append(inputs, icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag))
 	}
 	for _, tag := range []string{"q1", "q2"} {
-		add(t, l.Quarantine, "", time.Time{}, 2, tag)
+		icebergtest.Add(t, l.Quarantine, "", time.Time{}, 2, tag)
 	}
 	writer := open(t, cfg)
 	var wg sync.WaitGroup
@@ -47,10 +48,10 @@ func TestCompactAzure(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for _, tag := range []string{"w1", "w2", "w3"} {
-			add(t, writer.Main, "SignInLogs", day(11), 2, tag)
+			icebergtest.Add(t, writer.Main, "SignInLogs", icebergtest.Day(11), 2, tag)
 		}
 	}()
-	st, err := maintain.Run(ctx, maintain.Config{Before: day(12)}, l.Main, l.Quarantine)
+	st, err := maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12)}, l.Main, l.Quarantine)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestCompactAzure(t *testing.T) {
 
 	// Expiry deletes the replaced blobs; a new reader reads the table whole.
 	time.Sleep(5 * time.Millisecond)
-	st, err = maintain.Run(ctx, maintain.Config{Before: day(12), ExpireOlderThan: time.Millisecond, OrphansOlderThan: 72 * time.Hour}, l.Main, l.Quarantine)
+	st, err = maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12), ExpireOlderThan: time.Millisecond, OrphansOlderThan: 72 * time.Hour}, l.Main, l.Quarantine)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/entralake/entralake/internal/pqmerge"
 	"github.com/entralake/entralake/lake/iceberg"
+	"github.com/entralake/entralake/lake/iceberg/icebergtest"
 	"github.com/entralake/entralake/lake/iceberg/maintain"
 )
 
@@ -27,13 +28,13 @@ const (
 func fill(t *testing.T, l *iceberg.Lake) ([]string, []string) {
 	var merged []string
 	for _, tag := range []string{"a", "b", "c"} {
-		merged = append(merged, add(t, l.Main, "SignInLogs", day(11), 4, tag))
+		merged = append(merged, icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 4, tag))
 	}
-	add(t, l.Main, "AuditLogs", day(11), 2, "d")
-	add(t, l.Main, "SignInLogs", day(12), 3, "e")
-	add(t, l.Main, "SignInLogs", day(12), 3, "f")
+	icebergtest.Add(t, l.Main, "AuditLogs", icebergtest.Day(11), 2, "d")
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(12), 3, "e")
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(12), 3, "f")
 	for _, tag := range []string{"q1", "q2", "q3"} {
-		add(t, l.Quarantine, "", time.Time{}, 2, tag)
+		icebergtest.Add(t, l.Quarantine, "", time.Time{}, 2, tag)
 	}
 	return scan(t, l.Main, 0), merged
 }
@@ -66,7 +67,7 @@ func TestCompactLocal(t *testing.T) {
 	want, inputs := fill(t, l)
 	wantQ := scan(t, l.Quarantine, 0)
 
-	st, err := maintain.Run(ctx, maintain.Config{Before: day(12)}, l.Main, l.Quarantine)
+	st, err := maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12)}, l.Main, l.Quarantine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestCompactLocal(t *testing.T) {
 	}
 	ids := strings.Split(info.Meta[iceberg.FooterBatches], ",")
 	slices.Sort(ids)
-	if wantIDs := []string{batchID("a"), batchID("b"), batchID("c")}; !slices.Equal(ids, sortedCopy(wantIDs)) {
+	if wantIDs := []string{icebergtest.BatchID("a"), icebergtest.BatchID("b"), icebergtest.BatchID("c")}; !slices.Equal(ids, sortedCopy(wantIDs)) {
 		t.Errorf("merged file's batches %v, want %v", ids, wantIDs)
 	}
 	if fid, ok := info.Schema.Field(info.Schema.FieldIndices("p_event_time")[0]).Metadata.GetValue("PARQUET:field_id"); !ok || fid == "" {
@@ -118,14 +119,14 @@ func TestCompactLocal(t *testing.T) {
 	}
 
 	// Nothing left to do: a second run changes nothing.
-	if st, err := maintain.Run(ctx, maintain.Config{Before: day(12)}, l.Main, l.Quarantine); err != nil || st.FilesIn != 0 {
+	if st, err := maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12)}, l.Main, l.Quarantine); err != nil || st.FilesIn != 0 {
 		t.Errorf("second run: %+v, %v", st, err)
 	}
 
 	// Expiry removes the snapshots before the replace and, with them, the
 	// replaced files; batches stay known through the merged footer.
 	time.Sleep(5 * time.Millisecond) // a snapshot older than the next instant
-	st, err = maintain.Run(ctx, maintain.Config{Before: day(12), ExpireOlderThan: time.Millisecond}, l.Main, l.Quarantine)
+	st, err = maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12), ExpireOlderThan: time.Millisecond}, l.Main, l.Quarantine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +144,19 @@ func TestCompactLocal(t *testing.T) {
 	if _, err := l.Main.IndexFooters(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := l.Main.Committed(ctx, []string{batchID("a"), batchID("c"), batchID("e")}); err != nil || len(got) != 3 {
+	if got, err := l.Main.Committed(ctx, []string{icebergtest.BatchID("a"), icebergtest.BatchID("c"), icebergtest.BatchID("e")}); err != nil || len(got) != 3 {
 		t.Errorf("committed after compaction and expiry: %v, %v", got, err)
 	}
 
 	// Orphans: a file a crashed writer left 4 days ago goes, a young one
 	// (a commit in flight) stays, and so does every live file.
-	old := write(t, l.Main, "SignInLogs", day(13), 1, "crashed")
-	young := write(t, l.Main, "SignInLogs", day(13), 1, "inflight")
+	old := icebergtest.Write(t, l.Main, "SignInLogs", icebergtest.Day(13), 1, "crashed")
+	young := icebergtest.Write(t, l.Main, "SignInLogs", icebergtest.Day(13), 1, "inflight")
 	then := time.Now().Add(-96 * time.Hour)
 	if err := os.Chtimes(filepath.Join(dir, old), then, then); err != nil {
 		t.Fatal(err)
 	}
-	st, err = maintain.Run(ctx, maintain.Config{Before: day(12), OrphansOlderThan: 72 * time.Hour}, l.Main, l.Quarantine)
+	st, err = maintain.Run(ctx, maintain.Config{Before: icebergtest.Day(12), OrphansOlderThan: 72 * time.Hour}, l.Main, l.Quarantine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,11 +184,11 @@ func sortedCopy(s []string) []string {
 // Hourly tables: a partition is closed when its hour is.
 func TestCompactHourly(t *testing.T) {
 	l := open(t, iceberg.Config{Lake: filepath.Join(t.TempDir(), "lake"), Hourly: true})
-	add(t, l.Main, "SignInLogs", day(11).Add(10*time.Hour), 2, "a")
-	add(t, l.Main, "SignInLogs", day(11).Add(10*time.Hour), 2, "b")
-	add(t, l.Main, "SignInLogs", day(11).Add(11*time.Hour), 2, "c")
-	add(t, l.Main, "SignInLogs", day(11).Add(11*time.Hour), 2, "d")
-	st, err := maintain.Run(t.Context(), maintain.Config{Before: day(11).Add(11 * time.Hour)}, l.Main)
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11).Add(10*time.Hour), 2, "a")
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11).Add(10*time.Hour), 2, "b")
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11).Add(11*time.Hour), 2, "c")
+	icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11).Add(11*time.Hour), 2, "d")
+	st, err := maintain.Run(t.Context(), maintain.Config{Before: icebergtest.Day(11).Add(11 * time.Hour)}, l.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestCompactHourly(t *testing.T) {
 func TestCompactTargetSize(t *testing.T) {
 	l, _ := localLake(t)
 	for _, tag := range []string{"a", "b", "c", "d", "e"} {
-		add(t, l.Main, "SignInLogs", day(11), 3, tag)
+		icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag)
 	}
 	fs := files(t, l.Main)[signIns11]
 	target := fs[0].Size*2 + fs[0].Size/2 // about two files a group
@@ -225,7 +226,7 @@ func TestCompactStale(t *testing.T) {
 	l, dir := localLake(t)
 	ctx := t.Context()
 	for _, tag := range []string{"a", "b"} {
-		add(t, l.Main, "SignInLogs", day(11), 3, tag)
+		icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag)
 	}
 	want := scan(t, l.Main, 0)
 	var inner maintain.Stats
@@ -269,12 +270,12 @@ func TestCompactWhileWriting(t *testing.T) {
 	l, _ := localLake(t)
 	ctx := t.Context()
 	for _, tag := range []string{"a", "b"} {
-		add(t, l.Main, "SignInLogs", day(11), 3, tag)
+		icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag)
 	}
 	late := ""
 	st, err := maintain.Run(ctx, maintain.Config{Hook: func(maintain.Step, string, string) error {
 		if late == "" {
-			late = add(t, l.Main, "SignInLogs", day(11), 3, "late")
+			late = icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, "late")
 		}
 		return nil
 	}}, l.Main)
@@ -301,7 +302,7 @@ func TestCompactCrash(t *testing.T) {
 	l, dir := localLake(t)
 	ctx := t.Context()
 	for _, tag := range []string{"a", "b"} {
-		add(t, l.Main, "SignInLogs", day(11), 3, tag)
+		icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag)
 	}
 	want := scan(t, l.Main, 0)
 	crash := errors.New("crash")
