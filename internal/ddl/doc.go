@@ -34,6 +34,14 @@
 // its Hive grammar reserves many words. Snowflake keeps the names unquoted
 // where it may, so that they stay case-insensitive as in the other engines.
 //
+// # Iceberg tables
+//
+// [GenerateIceberg] prints what attaches a lake's Iceberg tables (which
+// internal/cli reads from their catalog: locations, current metadata
+// files) in each engine, per kind of catalog: the file catalog in the
+// lake, an SQL catalog, a REST catalog. It refuses an engine that cannot
+// read the lake where it is (Athena: S3 only; Snowflake: cloud storage).
+//
 // # Errors
 //
 // [Generate] returns an error wrapping [ErrUnknownEngine] for an engine it

@@ -97,7 +97,9 @@
 // snapshots (keeping the current one) and the files only they needed;
 // RemoveOrphans deletes files no snapshot or metadata names that are older
 // than a threshold (at least MinOrphanAge, so that a file whose commit is
-// in flight is never taken).
+// in flight is never taken). Package lake/iceberg/maintain runs them
+// (entralake compact --table-format iceberg); Status reports a table's
+// current snapshot.
 //
 // # Errors
 //
