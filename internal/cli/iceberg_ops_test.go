@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/entralake/entralake/internal/azurite"
 	"github.com/entralake/entralake/lake/iceberg"
 	"github.com/entralake/entralake/lake/iceberg/icebergtest"
 	"github.com/entralake/entralake/schema"
+	"github.com/entralake/entralake/workers"
 )
 
 // entralake runs the command line and returns its exit code and output.
@@ -101,5 +104,44 @@ func TestIcebergFlagsRefused(t *testing.T) {
 	}
 	if code, _, errs := entralake(t, "ddl", "--table-format", "iceberg", "--engine", "athena", "--lake", dir); code != 1 || !strings.Contains(errs, "Amazon S3 only") {
 		t.Errorf("athena on a local lake: exit %d, %q", code, errs)
+	}
+}
+
+// compact on an Azure lake in the file catalog commits under the
+// writers' lock on their NATS server (here --nats), and merges.
+func TestIcebergCompactAzure(t *testing.T) {
+	az := azurite.Start(t)
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", az.ConnectionString)
+	cl, err := azblob.NewClientFromConnectionString(az.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateContainer(t.Context(), "lake", nil); err != nil {
+		t.Fatal(err)
+	}
+	lake := az.URL("lake") + "/entra"
+	lt, err := schema.Load("Azure.Audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := iceberg.Open(t.Context(), iceberg.Config{Lake: lake, LogType: lt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tag := range []string{"a", "b"} {
+		icebergtest.Add(t, l.Main, "SignInLogs", icebergtest.Day(11), 3, tag)
+	}
+	url, js := startJetStream(t, QueueFlags{})
+	code, out, errs := entralake(t, "compact", "--table-format", "iceberg", "--lake", lake, "--nats", url, "--before", "2025-04-12T00", "--log-level", "warn")
+	if code != 0 || !strings.Contains(out, "2 files") || !strings.Contains(out, "-> 1 files") {
+		t.Fatalf("compact: exit %d: %s%s", code, out, errs)
+	}
+	if _, err := js.KeyValue(t.Context(), workers.BucketLocks); err != nil {
+		t.Errorf("compact took no lock on the NATS server: %v", err)
+	}
+	files, err := l.Main.Files(t.Context())
+	if err != nil || len(files) != 1 || files[0].Rows != 6 {
+		t.Errorf("files after compact: %+v, %v", files, err)
 	}
 }
