@@ -59,6 +59,7 @@ type options struct {
 	counts   string
 	part     string
 	taskSize int64
+	iceberg  bool
 	topos    string
 }
 
@@ -77,6 +78,7 @@ func main() {
 	flag.StringVar(&o.jsonOpts, "read-json-options", "union_by_name=true", "options added to DuckDB's read_json(..., format='newline_delimited'); '' runs the bare query, which fails on a mixed export")
 	flag.StringVar(&o.part, "partition", "hour", "entralake --partition: hour, or day (fewer, bigger files for a small tenant)")
 	flag.Int64Var(&o.taskSize, "task-size", 0, "entralake --task-size (bytes; 0: one task per blob): cut big blobs so that parsers share them")
+	flag.BoolVar(&o.iceberg, "iceberg", true, "also run each topology with --table-format iceberg (the file catalog in the lake), and compare it with parquet mode")
 	flag.StringVar(&o.topos, "topologies", "fused,split", "entralake's topologies to run (run --topology), comma-separated")
 	flag.BoolVar(&o.scaling, "parser-scaling", false, "also measure one against two 'entralake parser' processes on one JetStream (parser-bound: no writer)")
 	flag.BoolVar(&o.only, "scaling-only", false, "with -parser-scaling: skip the comparison with DuckDB")
@@ -179,6 +181,9 @@ func run(o options) error {
 			return fmt.Errorf("-topologies: %q is not fused or split", t)
 		}
 		engines = append(engines, "entralake "+t)
+		if o.iceberg {
+			engines = append(engines, "entralake "+t+icebergSuffix)
+		}
 	}
 	engines = append(engines, "duckdb")
 	for i := 1; i <= o.runs && !(o.only && o.scaling); i++ {
@@ -187,7 +192,8 @@ func run(o options) error {
 			var r result
 			var err error
 			if topo, ok := strings.CutPrefix(engine, "entralake "); ok {
-				r, err = runEntralake(o, bin, topo, export, filepath.Join(dir, fmt.Sprintf("run%d", i)), records)
+				topo, iceberg := strings.CutSuffix(topo, icebergSuffix)
+				r, err = runEntralake(o, bin, topo, export, filepath.Join(dir, fmt.Sprintf("run%d", i)), records, iceberg)
 			} else {
 				r, err = runDuckDB(o, self, export, filepath.Join(dir, fmt.Sprintf("duckdb%d.parquet", i)), records)
 			}
@@ -266,7 +272,11 @@ func measured(timeout time.Duration, cmd *exec.Cmd) (time.Duration, int64, float
 
 var summaryRE = regexp.MustCompile(`(\d+) records .* -> (\d+) rows, (\d+) quarantined; (\d+) files`)
 
-func runEntralake(o options, bin, topology, export, dir string, want int64) (result, error) {
+// icebergSuffix ends the name of an entralake run in Iceberg mode (the
+// file catalog in the lake).
+const icebergSuffix = " iceberg"
+
+func runEntralake(o options, bin, topology, export, dir string, want int64, iceberg bool) (result, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return result{}, err
 	}
@@ -275,6 +285,11 @@ func runEntralake(o options, bin, topology, export, dir string, want int64) (res
 	cmd := exec.Command(bin, "run", "--once", "--source", export, "--lake", lake, "--data-dir", filepath.Join(dir, "data"),
 		"--parsers", n, "--writer-files", n, "--partition", o.part, "--task-size", strconv.FormatInt(o.taskSize, 10),
 		"--topology", topology, "--log-level", "warn", "--log-format", "text")
+	engine := "entralake " + topology
+	if iceberg {
+		cmd.Args = append(cmd.Args, "--table-format", "iceberg")
+		engine += icebergSuffix
+	}
 	cmd.Env = append(environ("ENTRALAKE_"), "GOMAXPROCS="+n)
 	el, rss, cpu, out, err := measured(o.timeout, cmd)
 	if err != nil {
@@ -292,7 +307,7 @@ func runEntralake(o options, bin, topology, export, dir string, want int64) (res
 	if err != nil {
 		return result{}, err
 	}
-	r := result{engine: "entralake " + topology, seconds: el.Seconds(), records: rec, rssBytes: rss, outBytes: size, files: files, cpu: cpu}
+	r := result{engine: engine, seconds: el.Seconds(), records: rec, rssBytes: rss, outBytes: size, files: files, cpu: cpu}
 	if !o.keep {
 		err = os.RemoveAll(dir)
 	}
@@ -485,6 +500,14 @@ func report(w io.Writer, results []result, records, inBytes int64) {
 	for _, e := range engines {
 		if a, ok := meds[e]; ok && strings.HasPrefix(e, "entralake") {
 			fmt.Fprintf(w, "%s/DuckDB records/s: %.2fx   CPU: %.2fx   output size: %.2fx   peak RSS: %.2fx\n", e, a.rate/b.rate, a.cpu/b.cpu, a.out/b.out, a.rss/b.rss)
+		}
+	}
+	for _, e := range engines {
+		ice, ok := meds[e]
+		parquet, pok := meds[strings.TrimSuffix(e, icebergSuffix)]
+		if ok && pok && strings.HasSuffix(e, icebergSuffix) {
+			fmt.Fprintf(w, "%s/parquet records/s: %.3fx (%+.1f%%)   CPU: %.2fx   output size: %.2fx   peak RSS: %.2fx\n",
+				e, ice.rate/parquet.rate, 100*(ice.rate/parquet.rate-1), ice.cpu/parquet.cpu, ice.out/parquet.out, ice.rss/parquet.rss)
 		}
 	}
 }
