@@ -67,7 +67,7 @@ func TestCompactAzure(t *testing.T) {
 		t.Errorf("%d replace snapshots, want 1", n)
 	}
 	everySnapshotWhole(t, l.Main, want)
-	if lk.calls == 0 {
+	if lk.calls.Load() == 0 {
 		t.Error("no commit took the lock")
 	}
 
