@@ -60,7 +60,7 @@ local or an Azure lake, with no NATS server: per partition closed by
 one "replace" commit (readers see the old files or the merged one, never
 both; writers go on committing meanwhile). Then snapshots older than
 --expire-older-than are expired and files no snapshot names, older than
---remove-orphans-older-than, are deleted. On an Azure lake with the file
+--remove-orphans-older-than, are deleted. On an object-store lake with the file
 catalog, whose commits need the lock the writers share, compact takes it
 on their NATS server (--nats, or --data-dir as above).
 
