@@ -139,8 +139,12 @@ func (ix *index) has(k batchKey) bool {
 }
 
 // Committed returns the batch ids of ids that the table holds, as its
-// retained snapshots' summaries record them and, after IndexFooters, as its
-// live files' footers do. It loads the table's current state first.
+// retained snapshots' summaries record them and as its live files' footers
+// do. It loads the table's current state first. When a summary does not
+// name one of ids and this Table has not read the footers yet, it reads
+// them (IndexFooters) before it answers: a batch whose snapshot has expired
+// (compact --expire-older-than) is still in a live file, and a caller that
+// asks about a batch it once wrote must not be told to write it again.
 func (t *Table) Committed(ctx context.Context, ids []string) ([]string, error) {
 	keys := make([]batchKey, len(ids))
 	for i, id := range ids {
@@ -153,6 +157,20 @@ func (t *Table) Committed(ctx context.Context, ids []string) ([]string, error) {
 	if _, err := t.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	out, indexed := t.held(ids, keys)
+	if len(out) == len(ids) || indexed {
+		return out, nil
+	}
+	if _, err := t.IndexFooters(ctx); err != nil {
+		return nil, err
+	}
+	out, _ = t.held(ids, keys)
+	return out, nil
+}
+
+// held returns those of ids (parsed as keys) the index knows, and whether
+// the index holds the live files' footers.
+func (t *Table) held(ids []string, keys []batchKey) ([]string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
@@ -161,7 +179,7 @@ func (t *Table) Committed(ctx context.Context, ids []string) ([]string, error) {
 			out = append(out, ids[i])
 		}
 	}
-	return out, nil
+	return out, t.ix.footers != nil
 }
 
 // footerReaders bounds the footers IndexFooters reads at once.
