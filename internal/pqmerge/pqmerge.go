@@ -68,7 +68,7 @@ func Read(r parquet.ReaderAtSeeker, mem memory.Allocator) (Info, error) {
 	}
 	md := pr.MetaData()
 	in := Info{Rows: pr.NumRows(), Schema: arrow.NewSchema(sc.Fields(), nil), Meta: map[string]string{},
-		Empty: emptyLeaves(md), Plain: !usesDelta(md)}
+		Empty: EmptyLeaves(md), Plain: !UsesDelta(md)}
 	kv := md.KeyValueMetadata()
 	for i, k := range kv.Keys() {
 		if k != arrowSchemaKey {
@@ -94,8 +94,8 @@ func SameColumns(a, b *arrow.Schema) bool {
 	return true
 }
 
-// emptyLeaves lists the leaf columns that hold no value in the file.
-func emptyLeaves(md *metadata.FileMetaData) []string {
+// EmptyLeaves lists the leaf columns that hold no value in the file.
+func EmptyLeaves(md *metadata.FileMetaData) []string {
 	var out []string
 	for i := range md.Schema.NumColumns() {
 		empty := md.NumRowGroups() > 0
@@ -110,9 +110,9 @@ func emptyLeaves(md *metadata.FileMetaData) []string {
 	return out
 }
 
-// usesDelta reports whether any column chunk of the file uses a DELTA
+// UsesDelta reports whether any column chunk of the file uses a DELTA
 // encoding.
-func usesDelta(md *metadata.FileMetaData) bool {
+func UsesDelta(md *metadata.FileMetaData) bool {
 	for rg := range md.NumRowGroups() {
 		for i := range md.Schema.NumColumns() {
 			cc, err := md.RowGroup(rg).ColumnChunk(i)

@@ -19,10 +19,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/entralake/entralake/internal/pqmerge"
 	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
 )
@@ -656,48 +655,11 @@ func (c *Compactor) footer(r *file.Reader, name string, size int64) (inputFile, 
 	if err != nil {
 		return inputFile{}, fmt.Errorf("schema of %s: %w", name, err)
 	}
-	in := inputFile{name: name, size: size, rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: emptyLeaves(r.MetaData()), plain: !usesDelta(r.MetaData())}
+	in := inputFile{name: name, size: size, rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: pqmerge.EmptyLeaves(r.MetaData()), plain: !pqmerge.UsesDelta(r.MetaData())}
 	if v := r.MetaData().KeyValueMetadata().FindValue(lake.MetaBatches); v != nil && *v != "" {
 		in.ids = strings.Split(*v, ",")
 	}
 	return in, nil
-}
-
-// emptyLeaves lists the leaf columns (dotted Parquet paths) that hold no
-// value in the file: each of their chunks is schema.EmptyChunk.
-func emptyLeaves(md *metadata.FileMetaData) []string {
-	var out []string
-	for i := range md.Schema.NumColumns() {
-		empty := md.NumRowGroups() > 0
-		for rg := 0; rg < md.NumRowGroups() && empty; rg++ {
-			cc, err := md.RowGroup(rg).ColumnChunk(i)
-			empty = err == nil && schema.EmptyChunk(cc)
-		}
-		if empty {
-			out = append(out, md.Schema.Column(i).ColumnPath().String())
-		}
-	}
-	return out
-}
-
-// usesDelta reports whether any column chunk of the file uses a DELTA
-// encoding.
-func usesDelta(md *metadata.FileMetaData) bool {
-	for rg := range md.NumRowGroups() {
-		for i := range md.Schema.NumColumns() {
-			cc, err := md.RowGroup(rg).ColumnChunk(i)
-			if err != nil {
-				continue
-			}
-			for _, e := range cc.Encodings() {
-				switch e {
-				case parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.DeltaByteArray, parquet.Encodings.DeltaLengthByteArray:
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // merge writes the rows of paths, in order, into one file at out (through
