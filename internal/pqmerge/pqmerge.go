@@ -1,7 +1,7 @@
 // Package pqmerge merges Parquet files of one table into one file with the
 // lake's Parquet settings (schema.ParquetProperties): what compaction does
-// to a partition's small files in an Iceberg table (lake/iceberg/maintain),
-// by the rules stages/compact follows for a folder lake. It reads what
+// to a partition's small files, in a folder or object-store lake
+// (stages/compact) and in an Iceberg table (lake/iceberg/maintain). It reads what
 // planning needs from a file's footer alone (Read), and writes the merged
 // file to any io.Writer (Merge), so that the caller decides where files
 // live.

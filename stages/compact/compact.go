@@ -16,11 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/entralake/entralake/internal/pqmerge"
 	"github.com/entralake/entralake/lake"
 	"github.com/entralake/entralake/schema"
@@ -288,16 +285,11 @@ func (o output) merged() bool { return len(o.Inputs) > 1 }
 
 // inputFile is what planning reads of an input file.
 type inputFile struct {
-	name   string
-	size   int64
-	rows   int64
-	ids    []string
-	schema *arrow.Schema
-	// empty are the leaf columns without a value in the file.
-	empty []string
-	// plain: no column chunk uses a DELTA encoding (written with
-	// --no-parquet-delta, or before the writer used them).
-	plain bool
+	name string
+	size int64
+	ids  []string
+	// info is its footer: rows, schema, empty leaves, DELTA use.
+	info pqmerge.Info
 }
 
 // partition compacts one partition.
@@ -344,7 +336,7 @@ type jobRunner struct {
 // schemas are left as they are.
 func (c *Compactor) job(ctx context.Context, rel string, inputs []inputFile, st *Stats, r jobRunner) error {
 	for _, in := range inputs[1:] {
-		if !in.schema.Equal(inputs[0].schema) {
+		if !in.info.Schema.Equal(inputs[0].info.Schema) {
 			c.log.Warn("partition not compacted: its files have different schemas", "partition", rel, "file", in.name)
 			return nil
 		}
@@ -396,7 +388,7 @@ func (c *Compactor) plan(inputs []inputFile) []output {
 		o := output{}
 		for _, in := range cur {
 			o.Inputs = append(o.Inputs, in.name)
-			o.Rows += in.rows
+			o.Rows += in.info.Rows
 			o.IDs = append(o.IDs, in.ids...)
 		}
 		switch {
@@ -456,20 +448,8 @@ func (c *Compactor) run(ctx context.Context, jobDir string, j journal, inputs []
 			}
 			continue
 		}
-		var paths []string
-		for _, n := range o.Inputs {
-			paths = append(paths, filepath.Join(dir, n))
-		}
-		// A column is empty in the merged file if it is in every input; the
-		// merged file is PLAIN if any input is, so that a lake written for
-		// readers without DELTA support stays readable to them.
-		empty := slices.Clone(byName[o.Inputs[0]].empty)
-		cfg := c.cfg.Parquet
-		for _, n := range o.Inputs {
-			empty = slices.DeleteFunc(empty, func(p string) bool { return !slices.Contains(byName[n].empty, p) })
-			cfg.NoDelta = cfg.NoDelta || byName[n].plain
-		}
-		if err := c.merge(ctx, paths, filepath.Join(newDir, o.Name), byName[o.Inputs[0]].schema, o, cfg, empty); err != nil {
+		open := func(name string) (pqmerge.ReadAtSeekCloser, error) { return os.Open(filepath.Join(dir, name)) }
+		if err := c.merge(ctx, filepath.Join(newDir, o.Name), o, byName, open); err != nil {
 			return err
 		}
 	}
@@ -633,38 +613,35 @@ func randomHex() string {
 
 // readFooter reads an input file's size, rows, batch ids and Arrow schema.
 func (c *Compactor) readFooter(path string) (inputFile, error) {
-	info, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return inputFile{}, err
 	}
-	r, err := file.OpenParquetFile(path, false)
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
-		return inputFile{}, fmt.Errorf("open %s: %w", filepath.Base(path), err)
+		return inputFile{}, err
 	}
-	defer r.Close()
-	return c.footer(r, filepath.Base(path), info.Size())
+	return c.footer(f, filepath.Base(path), info.Size())
 }
 
 // footer reads what planning needs of an open input file.
-func (c *Compactor) footer(r *file.Reader, name string, size int64) (inputFile, error) {
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, c.cfg.Mem)
+func (c *Compactor) footer(r parquet.ReaderAtSeeker, name string, size int64) (inputFile, error) {
+	info, err := pqmerge.Read(r, c.cfg.Mem)
 	if err != nil {
 		return inputFile{}, fmt.Errorf("read %s: %w", name, err)
 	}
-	sc, err := fr.Schema()
-	if err != nil {
-		return inputFile{}, fmt.Errorf("schema of %s: %w", name, err)
-	}
-	in := inputFile{name: name, size: size, rows: r.NumRows(), schema: arrow.NewSchema(sc.Fields(), nil), empty: pqmerge.EmptyLeaves(r.MetaData()), plain: !pqmerge.UsesDelta(r.MetaData())}
-	if v := r.MetaData().KeyValueMetadata().FindValue(lake.MetaBatches); v != nil && *v != "" {
-		in.ids = strings.Split(*v, ",")
+	in := inputFile{name: name, size: size, info: info}
+	if v := info.Meta[lake.MetaBatches]; v != "" {
+		in.ids = strings.Split(v, ",")
 	}
 	return in, nil
 }
 
-// merge writes the rows of paths, in order, into one file at out (through
-// a hidden temporary name, synced), with the union of their batch ids.
-func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
+// merge writes the rows of o's inputs (in, by name; open opens one),
+// in order, into one file at out (through a hidden temporary name,
+// synced).
+func (c *Compactor) merge(ctx context.Context, out string, o output, in map[string]inputFile, open func(name string) (pqmerge.ReadAtSeekCloser, error)) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+randomHex())
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -675,8 +652,7 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 		os.Remove(tmp)
 		return err
 	}
-	open := func(i int) (*file.Reader, error) { return file.OpenParquetFile(paths[i], false) }
-	if err := c.encode(ctx, writerOnly{f}, open, sc, o, cfg, empty); err != nil {
+	if err := c.encode(ctx, f, o, in, open); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -693,70 +669,18 @@ func (c *Compactor) merge(ctx context.Context, paths []string, out string, sc *a
 	return nil
 }
 
-// encode writes the rows of o's inputs (open(i) opens o.Inputs[i]), in
-// order, as one Parquet file into w, with the union of their batch ids.
-// It has the lake's Parquet settings (schema.ParquetProperties, the
-// writer's too, so that a merged file is as engine-safe as the files it
-// replaces) from cfg; empty are the leaf columns without a value in any
-// input.
-func (c *Compactor) encode(ctx context.Context, w io.Writer, open func(i int) (*file.Reader, error), sc *arrow.Schema, o output, cfg schema.ParquetConfig, empty []string) error {
-	fw, err := pqarrow.NewFileWriter(sc, w, schema.ParquetProperties(c.cfg.Mem, sc, cfg, empty...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(c.cfg.Mem)))
-	if err != nil {
-		return fmt.Errorf("start %s: %w", o.Name, err)
-	}
-	var rows int64
+// encode writes the rows of o's inputs (in, by name; open opens one), in
+// order, as one Parquet file into w, with the union of their batch ids:
+// pqmerge.Merge, with the lake's Parquet settings (the writer's too, so
+// that a merged file is as engine-safe as the files it replaces).
+func (c *Compactor) encode(ctx context.Context, w io.Writer, o output, in map[string]inputFile, open func(name string) (pqmerge.ReadAtSeekCloser, error)) error {
+	inputs := make([]pqmerge.Input, len(o.Inputs))
 	for i, name := range o.Inputs {
-		r, err := open(i)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", name, err)
-		}
-		n, err := c.copyRows(ctx, r, fw, sc)
-		r.Close()
-		if err != nil {
-			return fmt.Errorf("merge %s into %s: %w", name, o.Name, err)
-		}
-		rows += n
+		inputs[i] = pqmerge.Input{Name: name, Info: in[name].info, Open: func() (pqmerge.ReadAtSeekCloser, error) { return open(name) }}
 	}
-	if rows != o.Rows {
-		return fmt.Errorf("merge into %s: read %d rows, the inputs' footers say %d", o.Name, rows, o.Rows)
-	}
-	if err := fw.AppendKeyValueMetadata(lake.MetaBatches, strings.Join(o.IDs, ",")); err != nil {
-		return err
-	}
-	if err := fw.Close(); err != nil {
-		return fmt.Errorf("finish %s: %w", o.Name, err)
+	meta := map[string]string{lake.MetaBatches: strings.Join(o.IDs, ",")}
+	if _, err := pqmerge.Merge(ctx, w, inputs[0].Info.Schema, c.cfg.Parquet, c.cfg.Mem, inputs, meta); err != nil {
+		return fmt.Errorf("merge into %s: %w", o.Name, err)
 	}
 	return nil
 }
-
-// copyRows appends the rows of one file to fw.
-func (c *Compactor) copyRows(ctx context.Context, r *file.Reader, fw *pqarrow.FileWriter, sc *arrow.Schema) (int64, error) {
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: 16 * 1024}, c.cfg.Mem)
-	if err != nil {
-		return 0, err
-	}
-	rr, err := fr.GetRecordReader(ctx, nil, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer rr.Release()
-	var n int64
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		batch := array.NewRecordBatch(sc, rec.Columns(), rec.NumRows())
-		err := fw.WriteBuffered(batch)
-		batch.Release()
-		if err != nil {
-			return n, err
-		}
-		n += rec.NumRows()
-	}
-	return n, rr.Err()
-}
-
-// writerOnly hides Close, so that closing the Parquet writer leaves the
-// file open for Sync.
-type writerOnly struct{ f io.Writer }
-
-func (w writerOnly) Write(b []byte) (int, error) { return w.f.Write(b) }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/entralake/entralake/internal/pqmerge"
 	"github.com/entralake/entralake/lake"
 )
 
@@ -170,30 +170,16 @@ func (c *Compactor) closedObjectPartitions(ctx context.Context, table string) (m
 	return parts, nil
 }
 
-// openObject opens a Parquet file of the store.
-func (c *Compactor) openObject(ctx context.Context, rel string) (*file.Reader, int64, error) {
-	r, err := c.cfg.Store.Open(ctx, rel)
-	if err != nil {
-		return nil, 0, err
-	}
-	pr, err := file.NewParquetReader(r)
-	if err != nil {
-		r.Close()
-		return nil, 0, fmt.Errorf("open %s: %w", rel, err)
-	}
-	return pr, r.Size(), nil
-}
-
 // objectPartition compacts one partition of an object store: journal,
 // merged files, ledger, then the inputs go.
 func (c *Compactor) objectPartition(ctx context.Context, rel string, files []lake.Object, st *Stats) error {
 	inputs := make([]inputFile, 0, len(files))
 	for _, f := range files {
-		r, size, err := c.openObject(ctx, f.Rel)
+		r, err := c.cfg.Store.Open(ctx, f.Rel)
 		if err != nil {
 			return fmt.Errorf("compact %s: %w", rel, err)
 		}
-		in, err := c.footer(r, path.Base(f.Rel), size)
+		in, err := c.footer(r, path.Base(f.Rel), r.Size())
 		r.Close()
 		if err != nil {
 			return fmt.Errorf("compact %s: %w", rel, err)
@@ -235,21 +221,14 @@ func (c *Compactor) runObjectJob(ctx context.Context, jobRel string, j journal, 
 		if !o.merged() {
 			continue // kept where it is
 		}
-		empty := slices.Clone(byName[o.Inputs[0]].empty)
-		cfg := c.cfg.Parquet
-		for _, n := range o.Inputs {
-			empty = slices.DeleteFunc(empty, func(p string) bool { return !slices.Contains(byName[n].empty, p) })
-			cfg.NoDelta = cfg.NoDelta || byName[n].plain
-		}
 		f, err := c.cfg.Store.Create(ctx, j.Partition+"/"+o.Name)
 		if err != nil {
 			return err
 		}
-		open := func(i int) (*file.Reader, error) {
-			r, _, err := c.openObject(ctx, j.Partition+"/"+o.Inputs[i])
-			return r, err
+		open := func(name string) (pqmerge.ReadAtSeekCloser, error) {
+			return c.cfg.Store.Open(ctx, j.Partition+"/"+name)
 		}
-		if err := c.encode(ctx, writerOnly{f}, open, byName[o.Inputs[0]].schema, o, cfg, empty); err != nil {
+		if err := c.encode(ctx, f, o, byName, open); err != nil {
 			f.Abort()
 			return err
 		}
